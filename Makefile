@@ -1,0 +1,57 @@
+# Entities — the two commands: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-fast bench bench-scale soak fuzz serve-prod install install-test-tools clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: bootstrap (venv, requirements, migrate, first admin) and serve on $(HOST):$(PORT) with daphne.
+run: $(STAMP)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_admin
+	DEBUG=$${DEBUG:-1} $(BIN)/daphne -b $(HOST) -p $(PORT) entities_project.asgi:application
+
+## The production command: uvicorn (uvloop + httptools), one process per core.
+serve-prod: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput
+	$(BIN)/uvicorn entities_project.asgi:application --host $(HOST) --port $(PORT) --workers $$(nproc) --no-access-log --ws-per-message-deflate false
+
+## make test: the same bootstrap, then the whole suite (browser tools installed where possible).
+test: $(STAMP) install-test-tools
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+# bubblewrap (code interpreter sandbox) and chromium (browser tests) come from Debian's
+# packages; installed when we are root with apt, otherwise the tests that need them say why they skip.
+install-test-tools:
+	@$(BIN)/python scripts/install_system_tools.py
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench --scale $(BENCH_ARGS)
+
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
+
+fuzz: $(STAMP)
+	ENTITIES_FUZZ_EXAMPLES=$${ENTITIES_FUZZ_EXAMPLES:-200} $(BIN)/python -m pytest tests/test_fuzz_api.py $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .local/test-db.sqlite3*

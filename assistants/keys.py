@@ -1,0 +1,75 @@
+"""API keys: creation, lookup in constant time, revocation.
+
+A raw key looks like ``ent-<prefix>-<secret>``. Only its SHA-256 digest is stored;
+lookup goes by the visible prefix and the digests are compared with
+``hmac.compare_digest``, so timing says nothing about the secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from assistants.models import ApiKey
+
+KEY_PREFIX = "ent-"
+# last_used_at is refreshed at most this often, so a busy key does not write on every request.
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    key: ApiKey
+    raw: str
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def api_key_create(*, user, name: str = "default") -> CreatedKey:
+    """Create a key for ``user``; the raw value is returned once and never stored."""
+    prefix = secrets.token_hex(6)
+    raw = f"{KEY_PREFIX}{prefix}-{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(owner=user, name=name[:100] or "default", prefix=prefix, digest=_digest(raw))
+    return CreatedKey(key=key, raw=raw)
+
+
+def api_key_authenticate(raw: str) -> ApiKey | None:
+    """The active key matching ``raw``, or None. Marks it used (coarsely)."""
+    if not raw.startswith(KEY_PREFIX):
+        return None
+    prefix = raw[len(KEY_PREFIX):].split("-", 1)[0]
+    key = ApiKey.objects.select_related("owner").filter(prefix=prefix).first()
+    if key is None or not hmac.compare_digest(key.digest, _digest(raw)):
+        return None
+    if key.revoked_at is not None or not key.owner.is_active:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > LAST_USED_RESOLUTION_SECONDS:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    """Revoke ``key``; requests with it get 401 from now on."""
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    return key
+
+
+def user_get_or_create(*, username: str, is_staff: bool = False):
+    """The user called ``username``, created (with an unusable password) if missing."""
+    User = get_user_model()
+    user, created = User.objects.get_or_create(username=username, defaults={"is_staff": is_staff})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user, created

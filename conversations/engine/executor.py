@@ -1,0 +1,328 @@
+"""One run's execution: model turns, tool calls and state, published as stream events.
+
+The executor owns the run while it holds its lease. It writes at the edges only
+(claim, message created, message finished, actions, pause or terminal status) and
+publishes each lifecycle event after the write it describes has returned. Text deltas
+live in memory and in the run's event log, never one database write per token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+
+from conversations.engine import store
+from conversations.engine.context import build_chat_request
+from conversations.engine.db import db
+from conversations.engine.events import message_text_delta, step_tool_call_delta
+from conversations.engine.stream import RunStream
+from conversations.engine.tools import classify_call, code_from_arguments, execute_action
+from conversations.models import Action, Message, Run
+from conversations.presenters import (
+    message_object, message_step_object, new_tool_step_object, run_object, tool_step_object,
+)
+from entities_project.ids import new_call_id, new_step_id
+from inference.events import Finish, StreamError, TextDelta, ToolCallDelta, Usage
+
+log = logging.getLogger(__name__)
+
+# Grace on top of INFERENCE_READ_TIMEOUT before the engine itself gives up on a backend
+# that breaks its contract and neither sends nor errors.
+STALL_GRACE_SECONDS = 5.0
+
+
+class RunFailed(Exception):
+    def __init__(self, message: str, code: str = "server_error"):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+@dataclass
+class Turn:
+    """What one model turn produced."""
+
+    message: Message | None = None
+    parts: list[str] = field(default_factory=list)
+    message_open: bool = False
+    step_id: str | None = None
+    calls: dict[int, dict] = field(default_factory=dict)
+    finish: str | None = None
+    usage: tuple[int, int] = (0, 0)
+
+
+class RunExecutor:
+    def __init__(self, run_id: str, stream: RunStream, *, owner: str):
+        self.run_id = run_id
+        self.stream = stream
+        self.owner = owner
+        self.run: Run | None = None
+        self.turn: Turn | None = None
+        self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        self.stop_reason: str | None = None  # "cancelled" | "expired" once asked to stop
+
+    # -- publishing ---------------------------------------------------------------------
+    def emit(self, name: str, data) -> None:
+        self.stream.append(name, data)
+
+    def emit_run(self, name: str) -> None:
+        self.emit(name, run_object(self.run))
+
+    # -- entry point ----------------------------------------------------------------------
+    async def execute(self) -> None:
+        try:
+            await self._execute()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if self.stop_reason is None:
+                raise  # the server is shutting down: the lease expires and the sweeper ends it
+            if task is not None:
+                task.uncancel()
+            await self._stop(self.stop_reason)
+        except RunFailed as exc:
+            await self._fail(exc.message, exc.code)
+        except Exception as exc:  # noqa: BLE001 - a run must end, whatever broke
+            log.exception("run %s crashed", self.run_id)
+            await self._fail(f"Entities hit an internal error while running this run ({type(exc).__name__}: {exc}). "
+                             "The run was stopped; try again, and report it if it persists.")
+
+    async def _execute(self) -> None:
+        run = await db(store.load_run, self.run_id)
+        if run is None or run.status != Run.Status.QUEUED:
+            return
+        self.stream.rebase(run.event_seq)
+        continuation = run.started_at is not None
+        self.run = run
+        if run.usage:
+            self.usage = dict(run.usage)
+        if continuation:
+            last_step = await db(_last_tool_step, run)
+            if last_step is not None:
+                self.emit("thread.run.step.completed", last_step)
+        else:
+            self.emit_run("thread.run.created")
+        self.emit_run("thread.run.queued")
+        claimed = await db(store.claim_run, self.run_id, owner=self.owner, lease_seconds=settings.ENTITIES_RUN_LEASE_SECONDS)
+        if claimed is None:
+            current = await db(store.load_run, self.run_id)
+            if current is not None and current.status == Run.Status.CANCELLING:
+                await self._stop("cancelled")  # cancelled before it started
+            elif current is not None and current.is_terminal:
+                self.run = current
+                self.emit_run(f"thread.run.{current.status}")
+            return
+        self.run = claimed
+        self.emit_run("thread.run.in_progress")
+
+        from inference.factory import backend_for_model
+
+        try:
+            backend, backend_model = backend_for_model(self.run.model)
+        except ValueError as exc:
+            raise RunFailed(f"Cannot route model '{self.run.model}': {exc}", "invalid_prompt") from exc
+        available = getattr(backend, "available_functions", None) or {}
+
+        while True:
+            request = await db(build_chat_request, self.run, backend_model=backend_model)
+            turn = await self._model_turn(backend, request)
+            if turn.calls:
+                paused = await self._tool_calls(turn, available)
+                if paused:
+                    return
+                self.run.tool_rounds += 1
+                if self.run.tool_rounds >= settings.ENTITIES_MAX_TOOL_ROUNDS:
+                    raise RunFailed(
+                        f"The model kept calling tools for {self.run.tool_rounds} rounds; the limit is "
+                        f"ENTITIES_MAX_TOOL_ROUNDS={settings.ENTITIES_MAX_TOOL_ROUNDS}. The run was stopped.")
+                if self.usage["total_tokens"] > settings.ENTITIES_MAX_RUN_TOKENS:
+                    await self._finish("incomplete", incomplete={"reason": "max_completion_tokens"})
+                    return
+                continue
+            if turn.finish == "length":
+                await self._finish("incomplete", incomplete={"reason": "max_completion_tokens"})
+            else:
+                await self._finish("completed")
+            return
+
+    # -- one model turn ----------------------------------------------------------------
+    async def _model_turn(self, backend, request) -> Turn:
+        turn = self.turn = Turn()
+        loop = asyncio.get_running_loop()
+        stall = settings.INFERENCE_READ_TIMEOUT + STALL_GRACE_SECONDS
+        error: StreamError | None = None
+        try:
+            async with asyncio.timeout(stall) as deadline:
+                async for event in backend.stream(request):
+                    deadline.reschedule(loop.time() + stall)
+                    kind = type(event)
+                    if kind is TextDelta:
+                        if event.text:
+                            await self._text(turn, event.text)
+                    elif kind is ToolCallDelta:
+                        await self._tool_delta(turn, event)
+                    elif kind is Usage:
+                        turn.usage = (event.prompt_tokens, event.completion_tokens)
+                    elif kind is Finish:
+                        turn.finish = event.reason
+                    elif kind is StreamError:
+                        error = event
+                        break
+        except TimeoutError as exc:
+            raise RunFailed(f"The model server stopped sending for {stall:.0f} s. Check that it is running and not "
+                            "overloaded, or raise INFERENCE_READ_TIMEOUT.") from exc
+        self._add_usage(turn.usage)
+        if error is not None:
+            raise RunFailed(error.message, error.code if error.code in ("server_error", "rate_limit_exceeded", "invalid_prompt") else "server_error")
+        if turn.message_open:
+            await self._close_message(turn, incomplete_reason="max_tokens" if turn.finish == "length" and not turn.calls else None)
+        if turn.finish is None and not turn.calls and not turn.parts:
+            raise RunFailed("The model server ended the reply without any content or finish reason.")
+        return turn
+
+    async def _text(self, turn: Turn, text: str) -> None:
+        if turn.message is None:
+            if turn.step_id is not None:
+                return  # text after tool calls in the same turn: rare; the next turn speaks
+            turn.message = await db(store.create_assistant_message, self.run)
+            turn.message_open = True
+            self.emit("thread.run.step.created", message_step_object(self.run, turn.message))
+            self.emit("thread.run.step.in_progress", message_step_object(self.run, turn.message))
+            self.emit("thread.message.created", message_object(turn.message))
+            self.emit("thread.message.in_progress", message_object(turn.message))
+        if not turn.message_open:
+            return
+        turn.parts.append(text)
+        self.emit("thread.message.delta", message_text_delta(turn.message.id, text, first=len(turn.parts) == 1))
+
+    async def _close_message(self, turn: Turn, *, incomplete_reason: str | None = None) -> None:
+        turn.message_open = False
+        message = await db(store.finish_message, turn.message, "".join(turn.parts), incomplete_reason=incomplete_reason)
+        name = "thread.message.incomplete" if incomplete_reason else "thread.message.completed"
+        self.emit(name, message_object(message))
+        step = message_step_object(self.run, message)
+        if step["status"] != "in_progress":
+            self.emit(f"thread.run.step.{step['status']}", step)
+
+    async def _tool_delta(self, turn: Turn, event: ToolCallDelta) -> None:
+        if turn.message_open:
+            await self._close_message(turn)  # never interleave a message and a tool step
+        if turn.step_id is None:
+            turn.step_id = new_step_id()
+            step = new_tool_step_object(self.run, turn.step_id, timezone.now())
+            self.emit("thread.run.step.created", step)
+            self.emit("thread.run.step.in_progress", step)
+        call = turn.calls.get(event.index)
+        if call is None:
+            call = turn.calls[event.index] = {"id": new_call_id(), "name": event.name or "", "fragments": [],
+                                               "announced": False}
+        elif event.name and not call["name"]:
+            call["name"] = event.name
+        if event.arguments:
+            call["fragments"].append(event.arguments)
+        if not call["name"]:
+            return
+        index = sorted(turn.calls).index(event.index)
+        if not call["announced"]:
+            call["announced"] = True
+            if call["name"] == "code_interpreter":
+                first = {"id": call["id"], "type": "code_interpreter", "code_interpreter": {"input": "", "outputs": []}}
+            else:
+                first = {"id": call["id"], "type": "function",
+                         "function": {"name": call["name"], "arguments": "".join(call["fragments"]), "output": None}}
+            self.emit("thread.run.step.delta", step_tool_call_delta(turn.step_id, index, first))
+        elif event.arguments and call["name"] != "code_interpreter":
+            self.emit("thread.run.step.delta", step_tool_call_delta(
+                turn.step_id, index, {"type": "function", "function": {"arguments": event.arguments}}))
+
+    # -- tools -----------------------------------------------------------------------
+    async def _tool_calls(self, turn: Turn, available: dict) -> bool:
+        """Record and run the turn's tool calls. True when the run paused for the client."""
+        specs = []
+        for position, index in enumerate(sorted(turn.calls)):
+            call = turn.calls[index]
+            name = call["name"] or "unknown"
+            tool_type, client_side = classify_call(name, self.run.tools, available)
+            specs.append({"id": call["id"], "name": name, "arguments": "".join(call["fragments"]) or "{}",
+                          "tool_type": tool_type, "client_side": client_side, "position": position})
+        actions = await db(store.create_actions, self.run, turn.step_id, specs)
+        server = [a for a in actions if not a.client_side]
+        if server:
+            await asyncio.gather(*(execute_action(a, run_tools=self.run.tools, available_functions=available)
+                                   for a in server))
+            await db(store.finish_actions, server)
+            for position, action in enumerate(actions):
+                if action.client_side:
+                    continue
+                if action.tool_type == Action.ToolType.CODE_INTERPRETER:
+                    outputs = [dict(o, index=i) for i, o in enumerate(action.outputs or [])]
+                    delta = {"type": "code_interpreter",
+                             "code_interpreter": {"input": code_from_arguments(action.arguments), "outputs": outputs}}
+                else:
+                    delta = {"type": "function", "function": {"output": action.output}}
+                self.emit("thread.run.step.delta", step_tool_call_delta(turn.step_id, position, delta))
+        client = [a for a in actions if a.client_side]
+        if client:
+            paused = await db(store.require_action, self.run, client, self.usage, self.stream.last_seq + 1)
+            if paused is None:
+                raise RunFailed("The run changed state while waiting for tool outputs.")
+            self.run = paused
+            self.emit_run("thread.run.requires_action")
+            return True
+        self.emit("thread.run.step.completed", tool_step_object(self.run, turn.step_id, actions))
+        return False
+
+    # -- endings ---------------------------------------------------------------------
+    def _add_usage(self, usage: tuple[int, int]) -> None:
+        prompt, completion = usage
+        self.usage["prompt_tokens"] += prompt
+        self.usage["completion_tokens"] += completion
+        self.usage["total_tokens"] = self.usage["prompt_tokens"] + self.usage["completion_tokens"]
+
+    async def _finish(self, status: str, *, incomplete: dict | None = None, last_error: dict | None = None,
+                      from_statuses=("in_progress", "cancelling")) -> None:
+        run = await db(store.finish_run, self.run_id, status, usage=self.usage, event_seq=self.stream.last_seq + 1,
+                       last_error=last_error, incomplete_details=incomplete, from_statuses=from_statuses)
+        if run is None:
+            return  # someone else (a cancel, the sweeper) ended it first
+        self.run = run
+        self.emit_run(f"thread.run.{status}")
+
+    async def _close_open_message(self, reason: str) -> None:
+        turn = self.turn
+        if turn is not None and turn.message_open and turn.message is not None:
+            await self._close_message(turn, incomplete_reason=reason)
+
+    async def _fail(self, message: str, code: str = "server_error") -> None:
+        log.warning("run %s failed: %s", self.run_id, message)
+        try:
+            if self.run is None:
+                self.run = await db(store.load_run, self.run_id)
+            await self._close_open_message("run_failed")
+            await db(_expire_pending_actions, self.run_id, "run failed")
+            await self._finish("failed", last_error={"code": code, "message": message},
+                               from_statuses=("queued", "in_progress", "cancelling"))
+        except Exception:  # noqa: BLE001
+            log.exception("could not record the failure of run %s; the sweeper will end it", self.run_id)
+
+    async def _stop(self, reason: str) -> None:
+        """Finish a run that was asked to stop (cancel) or ran out of time (expired)."""
+        if self.run is None:
+            self.run = await db(store.load_run, self.run_id)
+        await self._close_open_message("run_cancelled" if reason == "cancelled" else "run_expired")
+        await db(_expire_pending_actions, self.run_id, f"run {reason}")
+        await self._finish(reason, from_statuses=("queued", "in_progress", "cancelling", "requires_action"))
+
+
+def _last_tool_step(run: Run) -> dict | None:
+    last = Action.objects.filter(run=run).order_by("-created_at").first()
+    if last is None:
+        return None
+    return tool_step_object(run, last.step_id, list(Action.objects.filter(run=run, step_id=last.step_id).order_by("index")))
+
+
+def _expire_pending_actions(run_id: str, why: str) -> None:
+    Action.objects.filter(run_id=run_id, status=Action.Status.PENDING).update(
+        status=Action.Status.EXPIRED, error=why, completed_at=timezone.now())

@@ -1,0 +1,208 @@
+"""The engine runtime of one server process.
+
+It binds to the process's event loop (the ASGI server's), starts run executors as
+tasks, renews their leases, sweeps runs whose owner died or whose time ran out, and
+listens on the channel layer for cancels and subscriptions from other processes.
+Nothing here assumes a single process: ownership is the lease stored on the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import threading
+
+from django.conf import settings
+
+from conversations.engine import remote, sweeper
+from conversations.engine.db import db
+from conversations.engine.executor import RunExecutor
+from conversations.engine.store import renew_leases
+from conversations.engine.stream import RunStream
+
+log = logging.getLogger(__name__)
+
+STREAM_RETENTION_SECONDS = 120.0  # a finished run's event log stays replayable this long
+MAX_RETAINED_STREAMS = 5000
+
+
+class Runtime:
+    def __init__(self) -> None:
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.streams: dict[str, RunStream] = {}
+        self.executors: dict[str, tuple[asyncio.Task, RunExecutor]] = {}
+        self.background: list[asyncio.Task] = []
+        self.control: remote.ControlListener | None = None
+        self._fallback_thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    # -- loop binding ------------------------------------------------------------------
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Use ``loop`` for runs from now on (called by the ASGI app on every request; cheap)."""
+        if self.loop is loop:
+            return
+        with self._lock:
+            if self.loop is loop:
+                return
+            self.loop = loop
+            self.streams.clear()
+            self.executors.clear()
+            self.background = []
+            remote.reset_layer_for_new_loop()
+        loop.call_soon_threadsafe(self._start_background)
+
+    def _start_background(self) -> None:
+        self.control = remote.ControlListener(self)
+        self.background = [
+            self.loop.create_task(self._lease_loop(), name="entities-leases"),
+            self.loop.create_task(sweeper.sweep_forever(self), name="entities-sweeper"),
+            self.loop.create_task(self.control.listen(), name="entities-control"),
+        ]
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        """The bound loop; without an ASGI server (management command, WSGI), a private one."""
+        if self.loop is not None and self.loop.is_running():
+            return self.loop
+        with self._lock:
+            if self._fallback_thread is None or not self._fallback_thread.is_alive():
+                ready = threading.Event()
+                loop = asyncio.new_event_loop()
+
+                def serve() -> None:
+                    asyncio.set_event_loop(loop)
+                    loop.call_soon(ready.set)
+                    loop.run_forever()
+
+                self._fallback_thread = threading.Thread(target=serve, name="entities-engine", daemon=True)
+                self._fallback_thread.start()
+                ready.wait(5)
+        self.bind(loop)
+        return loop
+
+    def in_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
+
+    def call(self, fn, *args) -> None:
+        """Run ``fn(*args)`` on the engine loop, from any thread."""
+        if self.in_loop():
+            fn(*args)
+        else:
+            self._ensure_loop().call_soon_threadsafe(fn, *args)
+
+    # -- runs ---------------------------------------------------------------------------
+    def stream_for(self, run_id: str, thread_id: str = "") -> RunStream:
+        """The run's local event log, created if absent (loop thread only)."""
+        stream = self.streams.get(run_id)
+        if stream is None:
+            stream = self.streams[run_id] = RunStream(run_id, thread_id)
+            remote.attach_fanout(self, stream)
+            if len(self.streams) > MAX_RETAINED_STREAMS:
+                self._evict()
+        return stream
+
+    def local_stream(self, run_id: str) -> RunStream | None:
+        return self.streams.get(run_id)
+
+    def is_local(self, run_id: str) -> bool:
+        return run_id in self.executors
+
+    def submit(self, run_id: str) -> None:
+        """A run was queued (thread-safe): execute it in this process."""
+        self.call(self._start, run_id)
+
+    def _start(self, run_id: str) -> None:
+        if run_id in self.executors:
+            return
+        stream = self.stream_for(run_id)
+        stream.reopen()
+        executor = RunExecutor(run_id, stream, owner=self.owner)
+        task = self.loop.create_task(self._run(executor), name=f"run-{run_id}")
+        self.executors[run_id] = (task, executor)
+
+    async def _run(self, executor: RunExecutor) -> None:
+        run_id = executor.run_id
+        await remote.join_control(self, run_id)
+        try:
+            await executor.execute()
+        finally:
+            self.executors.pop(run_id, None)
+            executor.stream.close()
+            await remote.leave_control(self, run_id)
+            if self.loop is not None:
+                self.loop.call_later(STREAM_RETENTION_SECONDS, self._forget, run_id, executor.stream)
+
+    def _forget(self, run_id: str, stream: RunStream) -> None:
+        if self.streams.get(run_id) is stream and stream.closed and run_id not in self.executors:
+            del self.streams[run_id]
+
+    def _evict(self) -> None:
+        for run_id in [r for r, s in self.streams.items() if s.closed and r not in self.executors][:500]:
+            del self.streams[run_id]
+
+    def request_stop(self, run_id: str, reason: str = "cancelled") -> None:
+        """Stop a run (thread-safe): locally if we own it, else through the channel layer."""
+        self.call(self._stop, run_id, reason)
+
+    def _stop(self, run_id: str, reason: str) -> bool:
+        entry = self.executors.get(run_id)
+        if entry is None:
+            self.loop.create_task(remote.send_stop(run_id, reason))
+            return False
+        task, executor = entry
+        if executor.stop_reason is None:
+            executor.stop_reason = reason
+            if reason == "cancelled" and executor.run is not None:
+                executor.run.status = "cancelling"
+                executor.emit_run("thread.run.cancelling")
+            task.cancel()
+        return True
+
+    # -- background ----------------------------------------------------------------------
+    async def _lease_loop(self) -> None:
+        interval = max(settings.ENTITIES_RUN_LEASE_SECONDS / 3, 0.2)
+        while True:
+            await asyncio.sleep(interval)
+            ids = list(self.executors)
+            if not ids:
+                continue
+            try:
+                stopped = await db(renew_leases, ids, owner=self.owner, lease_seconds=settings.ENTITIES_RUN_LEASE_SECONDS)
+            except Exception:  # noqa: BLE001 - the database may be away for a moment
+                log.warning("could not renew run leases", exc_info=True)
+                continue
+            for run_id in stopped:
+                entry = self.executors.get(run_id)
+                # A run still being claimed is 'queued' in the database; leave it be.
+                if entry and entry[1].run is not None and entry[1].run.status == "in_progress":
+                    from conversations.engine.store import status_of
+
+                    status = await db(status_of, run_id)
+                    if status in ("cancelling", "cancelled"):
+                        self._stop(run_id, "cancelled")
+                    elif status in ("expired", "failed", "completed", "incomplete", None):
+                        self._stop(run_id, "expired" if status == "expired" else "cancelled")
+
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop background work (tests, server shutdown); running runs are left to their leases."""
+        for task in self.background:
+            task.cancel()
+        for task, _ in list(self.executors.values()):
+            task.cancel()
+        pending = [t for t in self.background] + [t for t, _ in self.executors.values()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        self.background = []
+
+
+runtime = Runtime()
+
+
+async def shutdown(timeout: float = 5.0) -> None:
+    await runtime.shutdown(timeout)

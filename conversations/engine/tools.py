@@ -1,0 +1,82 @@
+"""Executing the tool calls of a model turn: classify, run server-side ones, record outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from django.utils import timezone
+
+from conversations.models import Action
+
+log = logging.getLogger(__name__)
+
+CODE_INTERPRETER = "code_interpreter"
+
+
+def declared_functions(run_tools: list[dict]) -> set[str]:
+    return {(t.get("function") or {}).get("name") for t in run_tools or [] if t.get("type") == "function"}
+
+
+def code_interpreter_enabled(run_tools: list[dict]) -> bool:
+    return any(t.get("type") == CODE_INTERPRETER for t in run_tools or [])
+
+
+def classify_call(name: str, run_tools: list[dict], available_functions: dict) -> tuple[str, bool]:
+    """(tool_type, client_side) for a call the model made.
+
+    code_interpreter runs in the sandbox; a declared function that is registered (or in
+    the backend's available_functions) runs here; a declared but unregistered one is the
+    client's to run (requires_action). A call to an undeclared tool is answered here
+    with an error the model can read.
+    """
+    if name == CODE_INTERPRETER and code_interpreter_enabled(run_tools):
+        return Action.ToolType.CODE_INTERPRETER, False
+    from inference.registry import get_function
+
+    if name in declared_functions(run_tools):
+        registered = name in (available_functions or {}) or get_function(name) is not None
+        return Action.ToolType.FUNCTION, not registered
+    return Action.ToolType.FUNCTION, False
+
+
+def code_from_arguments(arguments: str) -> str:
+    try:
+        parsed = json.loads(arguments or "{}")
+    except ValueError:
+        return arguments  # a model that sent bare code instead of JSON
+    if isinstance(parsed, dict):
+        return str(parsed.get("code", ""))
+    return str(parsed)
+
+
+async def execute_action(action: Action, *, run_tools: list[dict], available_functions: dict) -> Action:
+    """Run one server-side action; fill status, output (for the model) and outputs."""
+    try:
+        if action.tool_type == Action.ToolType.CODE_INTERPRETER:
+            from inference.tools.code_interpreter import run_code_interpreter
+
+            outputs, text, ok = await run_code_interpreter(code_from_arguments(action.arguments))
+            action.outputs, action.output = outputs, text
+            action.status = Action.Status.COMPLETED if ok else Action.Status.FAILED
+            action.error = None if ok else text
+        elif action.function_name not in declared_functions(run_tools):
+            action.output = json.dumps({"error": f"the tool '{action.function_name}' is not enabled for this assistant"})
+            action.status, action.error = Action.Status.FAILED, "tool not enabled"
+        else:
+            from inference.registry import execute_function
+
+            outcome = await execute_function(action.function_name, action.arguments,
+                                             available_functions=available_functions)
+            action.output = outcome.output
+            action.status = Action.Status.COMPLETED if outcome.ok else Action.Status.FAILED
+            action.error = outcome.error
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken tool fails its action, never the server
+        log.exception("tool %s failed", action.function_name)
+        action.output = json.dumps({"error": f"{type(exc).__name__}: {exc}"})
+        action.status, action.error = Action.Status.FAILED, str(exc)
+    action.completed_at = timezone.now()
+    return action

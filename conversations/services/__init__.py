@@ -1,0 +1,1 @@
+"""Writes on threads, messages and runs; one module per object type."""

@@ -1,0 +1,41 @@
+"""Writes on messages."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from conversations.models import ACTIVE_RUN_STATUSES, Message, Run, Thread
+from conversations.services.content import content_text, title_from_text
+from entities_project.errors import RunStateConflict
+
+
+@transaction.atomic
+def message_create(*, thread: Thread, role: str, content: list[dict], attachments: list | None = None,
+                   metadata: dict | None = None) -> Message:
+    """Add a message to ``thread``; refused while a run is active on it, as OpenAI did."""
+    locked = Thread.objects.select_for_update().get(pk=thread.pk)
+    active = Run.objects.filter(thread=locked, status__in=ACTIVE_RUN_STATUSES).values_list("pk", flat=True).first()
+    if active:
+        raise RunStateConflict(
+            f"Can't add messages to {thread.id} while a run {active} is active.", param="thread_id", code="thread_locked"
+        )
+    message = Message.objects.create(
+        owner=thread.owner, thread=locked, role=role, content=content, attachments=attachments or [],
+        metadata=metadata or {}, status=Message.Status.COMPLETED,
+    )
+    fields = {"updated_at": timezone.now()}
+    if not locked.title and role == "user":
+        fields["title"] = title_from_text(content_text(content))
+    Thread.objects.filter(pk=locked.pk).update(**fields)
+    return message
+
+
+def message_update(*, message: Message, metadata: dict | None) -> Message:
+    message.metadata = metadata or {}
+    message.save(update_fields=["metadata"])
+    return message
+
+
+def message_delete(*, message: Message) -> None:
+    message.delete()

@@ -1,0 +1,172 @@
+"""Writes on runs: create, cancel, submit tool outputs, modify.
+
+The engine executes runs; these functions only change stored state and, after commit,
+tell the engine (``conversations.engine.hooks``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from assistants.models import Assistant
+from conversations.engine.hooks import run_cancel_requested, run_queued
+from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run, Thread
+from conversations.services.threads import thread_create
+from entities_project.errors import InvalidRequest, LimitExceeded, RunStateConflict
+
+DEFAULT_TRUNCATION = {"type": "auto", "last_messages": None}
+# A queued run belongs to the process that queued it for this long; then any process adopts it.
+QUEUED_GRACE_SECONDS = 5
+
+# Options a run may override; anything not given comes from the assistant.
+RUN_OPTION_FIELDS = (
+    "model", "instructions", "additional_instructions", "tools", "metadata", "temperature", "top_p",
+    "max_prompt_tokens", "max_completion_tokens", "truncation_strategy", "tool_choice",
+    "parallel_tool_calls", "response_format", "reasoning_effort",
+)
+
+
+def _check_user_limit(user) -> None:
+    limit = settings.ENTITIES_MAX_ACTIVE_RUNS_PER_USER
+    if Run.objects.filter(owner=user, status__in=ACTIVE_RUN_STATUSES).count() >= limit:
+        raise LimitExceeded(f"You already have {limit} active runs; wait for one to finish or cancel one.")
+
+
+def _new_run(*, thread: Thread, assistant: Assistant, options: dict) -> Run:
+    unknown = set(options) - set(RUN_OPTION_FIELDS) - {"additional_messages"}
+    if unknown:
+        raise TypeError(f"unknown run options: {sorted(unknown)}")
+
+    def pick(name, fallback):
+        value = options.get(name)
+        return fallback if value is None else value
+
+    now = timezone.now()
+    instructions = options.get("instructions")
+    return Run.objects.create(
+        owner=thread.owner, thread=thread, assistant_id=assistant.id, created_at=now,
+        lease_expires_at=now + timedelta(seconds=QUEUED_GRACE_SECONDS),
+        expires_at=now + timedelta(seconds=settings.ENTITIES_RUN_EXPIRES_SECONDS),
+        model=pick("model", assistant.model),
+        instructions=instructions if instructions is not None else (assistant.instructions or ""),
+        additional_instructions=options.get("additional_instructions"),
+        tools=pick("tools", assistant.tools or []),
+        metadata=options.get("metadata") or {},
+        temperature=pick("temperature", assistant.temperature),
+        top_p=pick("top_p", assistant.top_p),
+        max_prompt_tokens=options.get("max_prompt_tokens"),
+        max_completion_tokens=options.get("max_completion_tokens"),
+        truncation_strategy=pick("truncation_strategy", DEFAULT_TRUNCATION),
+        tool_choice=pick("tool_choice", "auto"),
+        parallel_tool_calls=pick("parallel_tool_calls", True),
+        response_format=pick("response_format", assistant.response_format or "auto"),
+        reasoning_effort=pick("reasoning_effort", assistant.reasoning_effort),
+    )
+
+
+def _add_messages(thread: Thread, messages: list[dict]) -> None:
+    now = timezone.now()
+    Message.objects.bulk_create([
+        Message(owner=thread.owner, thread=thread, role=m["role"], content=m["content"],
+                attachments=m.get("attachments") or [], metadata=m.get("metadata") or {},
+                created_at=now + timedelta(microseconds=i))
+        for i, m in enumerate(messages)
+    ])
+
+
+def run_create(*, thread: Thread, assistant: Assistant, options: dict | None = None) -> Run:
+    """Create a queued run on ``thread`` and hand it to the engine once committed.
+
+    Only one active run per thread (a second gets 400, as OpenAI answered) and at most
+    ENTITIES_MAX_ACTIVE_RUNS_PER_USER active runs per user (429).
+    """
+    options = dict(options or {})
+    with transaction.atomic():
+        locked = Thread.objects.select_for_update().get(pk=thread.pk)
+        active = Run.objects.filter(thread=locked, status__in=ACTIVE_RUN_STATUSES).values_list("pk", flat=True).first()
+        if active:
+            raise RunStateConflict(f"Thread {thread.id} already has an active run {active}.", param="thread_id",
+                                   code="thread_locked")
+        _check_user_limit(thread.owner)
+        extra = options.pop("additional_messages", None) or []
+        if extra:
+            _add_messages(locked, extra)
+        run = _new_run(thread=locked, assistant=assistant, options=options)
+        Thread.objects.filter(pk=locked.pk).update(updated_at=run.created_at)
+        transaction.on_commit(lambda: run_queued(run.id))
+    return run
+
+
+def thread_and_run_create(*, user, assistant: Assistant, thread_data: dict | None = None,
+                          options: dict | None = None) -> tuple[Thread, Run]:
+    """createThreadAndRun: a new thread (with its messages) and a run on it, in one transaction."""
+    thread_data = thread_data or {}
+    with transaction.atomic():
+        _check_user_limit(user)
+        thread = thread_create(user=user, messages=thread_data.get("messages"), metadata=thread_data.get("metadata"),
+                               tool_resources=thread_data.get("tool_resources"))
+        run = run_create(thread=thread, assistant=assistant, options=options)
+    return thread, run
+
+
+def run_update(*, run: Run, metadata: dict | None) -> Run:
+    run.metadata = metadata or {}
+    run.save(update_fields=["metadata"])
+    return run
+
+
+def run_cancel(*, run: Run) -> Run:
+    """Ask a run to stop. Runs waiting (queued, requires_action) stop at once; a running
+    one goes to ``cancelling`` and the engine that owns it finishes the job."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = Run.objects.select_for_update().get(pk=run.pk)
+        if current.is_terminal or current.status == Run.Status.CANCELLING:
+            raise RunStateConflict(f"Cannot cancel run with status '{current.status}'.", param="run_id",
+                                   code="run_not_cancellable")
+        if current.status == Run.Status.REQUIRES_ACTION:
+            current.status, current.cancelled_at, current.required_action = Run.Status.CANCELLED, now, None
+            current.save(update_fields=["status", "cancelled_at", "required_action"])
+            Action.objects.filter(run=current, status=Action.Status.PENDING).update(
+                status=Action.Status.EXPIRED, completed_at=now, error="run cancelled")
+        else:
+            current.status = Run.Status.CANCELLING
+            current.save(update_fields=["status"])
+        transaction.on_commit(lambda: run_cancel_requested(run.id))
+    return current
+
+
+def run_submit_tool_outputs(*, run: Run, tool_outputs: list[dict]) -> Run:
+    """Record the client's outputs for every pending call, all in one request, and continue."""
+    now = timezone.now()
+    with transaction.atomic():
+        current = Run.objects.select_for_update().get(pk=run.pk)
+        if current.status != Run.Status.REQUIRES_ACTION or not current.required_action:
+            raise RunStateConflict(
+                f"Runs in status '{current.status}' do not accept tool outputs.", param="run_id", code="invalid_run_state")
+        pending = {a.id: a for a in Action.objects.filter(run=current, status=Action.Status.PENDING, client_side=True)}
+        seen: set[str] = set()
+        for i, item in enumerate(tool_outputs):
+            call_id = item["tool_call_id"]
+            if call_id in seen:
+                raise InvalidRequest(f"Duplicate tool_call_id '{call_id}'.", param=f"tool_outputs[{i}].tool_call_id")
+            if call_id not in pending:
+                raise InvalidRequest(f"No pending tool call '{call_id}' on this run.", param=f"tool_outputs[{i}].tool_call_id")
+            seen.add(call_id)
+        missing = sorted(set(pending) - seen)
+        if missing:
+            raise InvalidRequest(f"Missing outputs for tool calls: {', '.join(missing)}. All outputs must be submitted "
+                                 "in a single request.", param="tool_outputs")
+        for item in tool_outputs:
+            action = pending[item["tool_call_id"]]
+            action.output, action.status, action.completed_at = item.get("output") or "", Action.Status.COMPLETED, now
+            action.save(update_fields=["output", "status", "completed_at"])
+        current.status, current.required_action = Run.Status.QUEUED, None
+        current.lease_expires_at = now + timedelta(seconds=QUEUED_GRACE_SECONDS)
+        current.save(update_fields=["status", "required_action", "lease_expires_at"])
+        transaction.on_commit(lambda: run_queued(run.id))
+    return current

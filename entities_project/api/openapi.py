@@ -1,0 +1,71 @@
+"""`GET /v1/openapi.json`: the Assistants v2 subset merged with Entities' extensions.
+
+Both documents live in docs/openapi/ (the subset is a verbatim copy of the reference);
+they are parsed once per process, on first request.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from pathlib import Path
+
+from django.conf import settings
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from entities_project.api.views import V1APIView
+
+OPENAPI_DIR = Path(settings.BASE_DIR) / "docs" / "openapi"
+SUBSET_FILE = "assistants-v2-openapi.yaml"
+EXTENSIONS_FILE = "entities.yaml"
+
+
+def _load(name: str) -> dict:
+    import yaml  # PyYAML comes with schemathesis; loaded only when the document is asked for
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(OPENAPI_DIR / name, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=loader)
+
+
+def _deep_merge(target: dict, extra: dict) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _deep_merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def merge(subset: dict, extensions: dict) -> dict:
+    """The subset with the extensions' info, servers, paths (operations added to existing paths),
+    schemas and schema patches applied. Neither input is modified."""
+    spec = copy.deepcopy(subset)
+    spec["info"] = {**spec.get("info", {}), **extensions.get("info", {})}
+    if "servers" in extensions:
+        spec["servers"] = copy.deepcopy(extensions["servers"])
+    for path, operations in extensions.get("paths", {}).items():
+        spec.setdefault("paths", {}).setdefault(path, {}).update(copy.deepcopy(operations))
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in extensions.get("components", {}).get("schemas", {}).items():
+        schemas[name] = copy.deepcopy(schema)
+    for name, patch in extensions.get("x-entities-schema-patches", {}).items():
+        _deep_merge(schemas[name], patch)
+    return spec
+
+
+@functools.lru_cache(maxsize=1)
+def entities_openapi() -> dict:
+    """The merged document (cached; treat it as read-only)."""
+    return merge(_load(SUBSET_FILE), _load(EXTENSIONS_FILE))
+
+
+class OpenApiView(V1APIView):
+    """The document is public: it describes the API, not anyone's data."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    checks_beta_header = False
+
+    def get(self, request):
+        return Response(entities_openapi())

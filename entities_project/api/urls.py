@@ -1,0 +1,17 @@
+"""Every /v1 route (mounted by entities_project.urls as `path("v1/", include(...))`).
+
+No trailing slashes: the openai SDK sends none.
+"""
+
+from django.urls import include, path
+
+from entities_project.api.openapi import OpenApiView
+from entities_project.api.views import ModelDetailView, ModelListView
+
+urlpatterns = [
+    path("models", ModelListView.as_view(), name="model-list"),
+    path("models/<path:model>", ModelDetailView.as_view(), name="model-detail"),
+    path("openapi.json", OpenApiView.as_view(), name="openapi"),
+    path("", include("assistants.urls")),
+    path("", include("conversations.api.urls")),
+]

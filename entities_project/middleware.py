@@ -1,0 +1,98 @@
+"""Middleware that keeps /v1 and /api answering in the error envelope.
+
+Django itself answers an oversized body with a 400 HTML page and an unknown URL with a
+404 HTML page; API clients get the JSON envelope instead (413, 404, 500).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+
+from entities_project.api.errors import error_json_response
+
+log = logging.getLogger(__name__)
+
+API_PREFIXES = ("/v1/", "/api/")
+
+
+def _is_api(path: str) -> bool:
+    return path.startswith(API_PREFIXES) or path == "/v1"
+
+
+class BodySizeLimitMiddleware:
+    """Refuse bodies larger than ENTITIES_MAX_BODY_BYTES with 413, before anything reads them."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def _too_large(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.ENTITIES_MAX_BODY_BYTES
+        if length > limit:
+            return error_json_response(
+                413, f"Request body is {length} bytes; the limit is {limit} bytes.", code="request_too_large"
+            )
+        return None
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return self._too_large(request) or self.get_response(request)
+
+    async def __acall__(self, request):
+        return self._too_large(request) or await self.get_response(request)
+
+
+class ApiErrorMiddleware:
+    """Turn Django's HTML 404/500 under the API prefixes into the JSON envelope."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return self._fix(request, self.get_response(request))
+
+    async def __acall__(self, request):
+        return self._fix(request, await self.get_response(request))
+
+    def _fix(self, request, response):
+        if not _is_api(request.path):
+            return response
+        content_type = response.get("Content-Type", "")
+        if response.status_code == 404 and not content_type.startswith("application/json"):
+            return error_json_response(404, f"Unknown path {request.path}.", code="unknown_url")
+        if response.status_code == 405 and not content_type.startswith("application/json"):
+            return error_json_response(405, f"Method {request.method} is not allowed on {request.path}.", code="method_not_allowed")
+        return response
+
+    def process_exception(self, request, exception):
+        if not _is_api(request.path):
+            return None
+        from django.core.exceptions import RequestDataTooBig
+
+        if isinstance(exception, RequestDataTooBig):
+            return error_json_response(413, "Request body too large.", code="request_too_large")
+        from entities_project.errors import EntitiesError
+
+        if isinstance(exception, EntitiesError):
+            return error_json_response(exception.status, exception.message, type=exception.type, param=exception.param, code=exception.code)
+        log.exception("unhandled error under %s", request.path, exc_info=exception)
+        return error_json_response(500, "The server had an error while processing your request.", type="server_error", code="server_error")

@@ -1,0 +1,222 @@
+"""Entities settings: every value comes from the environment (or a `.env` file).
+
+Defaults run on a laptop with nothing installed: SQLite in WAL mode next to the
+project and the in-memory channel layer. Each variable is documented in README.md.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+from entities_project.env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = BASE_DIR / ".local"  # git-ignored: first-run credentials, sandboxes, test databases
+
+# A .env file is read when present, as the seed did; real environment variables win.
+load_dotenv(BASE_DIR / ".env", override=False)
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG and not env_bool("ENTITIES_ALLOW_EPHEMERAL_SECRET", False):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set and DEBUG is off. Set SECRET_KEY to a long random string "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=1 for development."
+        )
+    # Development only: a per-process key (sessions and JWTs do not survive a restart).
+    SECRET_KEY = "dev-insecure-" + secrets.token_urlsafe(40)
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "channels",
+    "assistants",
+    "conversations",
+    "inference",
+]
+
+MIDDLEWARE = [
+    "entities_project.middleware.BodySizeLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "entities_project.middleware.ApiErrorMiddleware",
+]
+
+ROOT_URLCONF = "entities_project.urls"
+ASGI_APPLICATION = "entities_project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------------------
+_default_sqlite = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASE_URL = env_str("DATABASE_URL", _default_sqlite)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers proceed while a run writes; IMMEDIATE avoids lock upgrade deadlocks.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / "test-db.sqlite3")}
+elif env_bool("ENTITIES_DB_POOL", False):
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20, "timeout": 10}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer ----------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+
+# Tests that need Postgres/Redis fail instead of skipping when this is set (CI).
+ENTITIES_REQUIRE_SERVICES = env_bool("ENTITIES_REQUIRE_SERVICES", False)
+
+# --- Auth -------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "assistants.authentication.ApiKeyAuthentication",
+        "assistants.authentication.BearerJWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "entities_project.api.negotiation.LenientContentNegotiation",
+    "EXCEPTION_HANDLER": "entities_project.api.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "entities_project.api.throttling.ApiKeyRateThrottle",
+        "entities_project.api.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "api_key": env_str("ENTITIES_THROTTLE_KEY_RATE", "6000/min"),
+        "user": env_str("ENTITIES_THROTTLE_USER_RATE", "12000/min"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+from datetime import timedelta  # noqa: E402
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 60, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7, minimum=1)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+# --- Limits -----------------------------------------------------------------------------
+ENTITIES_MAX_BODY_BYTES = env_int("ENTITIES_MAX_BODY_BYTES", 2 * 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = ENTITIES_MAX_BODY_BYTES
+ENTITIES_MAX_ACTIVE_RUNS_PER_USER = env_int("ENTITIES_MAX_ACTIVE_RUNS_PER_USER", 2000, minimum=1)
+
+# --- Inference --------------------------------------------------------------------------
+ENTITIES_DEFAULT_INFERENCE = env_str("ENTITIES_DEFAULT_INFERENCE", "local")
+ENTITIES_DEFAULT_MODEL = env_str("ENTITIES_DEFAULT_MODEL", "demo/echo")
+OLLAMA_HOST = env_str("OLLAMA_HOST", "http://127.0.0.1:11434")
+LOCAL_OPENAI_BASE_URL = env_str("LOCAL_OPENAI_BASE_URL")
+LOCAL_OPENAI_API_KEY = env_str("LOCAL_OPENAI_API_KEY", "not-needed")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "https://api.openai.com/v1")
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+INFERENCE_CONNECT_TIMEOUT = env_float("INFERENCE_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+INFERENCE_READ_TIMEOUT = env_float("INFERENCE_READ_TIMEOUT", 120.0, minimum=0.1)
+DEMO_TOKEN_DELAY = env_float("DEMO_TOKEN_DELAY", 0.02, minimum=0.0)
+INFERENCE_MAX_CONNECTIONS = env_int("INFERENCE_MAX_CONNECTIONS", 2000, minimum=1)
+
+# --- Run engine -------------------------------------------------------------------------
+ENTITIES_RUN_EXPIRES_SECONDS = env_int("ENTITIES_RUN_EXPIRES_SECONDS", 600, minimum=1)
+ENTITIES_RUN_LEASE_SECONDS = env_float("ENTITIES_RUN_LEASE_SECONDS", 15.0, minimum=0.5)
+ENTITIES_SWEEP_INTERVAL_SECONDS = env_float("ENTITIES_SWEEP_INTERVAL_SECONDS", 5.0, minimum=0.1)
+ENTITIES_MAX_TOOL_ROUNDS = env_int("ENTITIES_MAX_TOOL_ROUNDS", 8, minimum=1)
+ENTITIES_MAX_RUN_TOKENS = env_int("ENTITIES_MAX_RUN_TOKENS", 200_000, minimum=1)
+ENTITIES_FUNCTIONS = env_list("ENTITIES_FUNCTIONS", [])
+ENTITIES_FUNCTION_TIMEOUT = env_float("ENTITIES_FUNCTION_TIMEOUT", 30.0, minimum=0.1)
+RIPESTAT_BASE_URL = env_str("RIPESTAT_BASE_URL", "https://stat.ripe.net")
+
+# --- Code interpreter sandbox -----------------------------------------------------------
+CODE_INTERPRETER_TIMEOUT = env_float("CODE_INTERPRETER_TIMEOUT", 10.0, minimum=0.5)
+CODE_INTERPRETER_MEMORY_MB = env_int("CODE_INTERPRETER_MEMORY_MB", 512, minimum=32)
+CODE_INTERPRETER_MAX_OUTPUT_BYTES = env_int("CODE_INTERPRETER_MAX_OUTPUT_BYTES", 64 * 1024, minimum=1024)
+CODE_INTERPRETER_MAX_PROCESSES = env_int("CODE_INTERPRETER_MAX_PROCESSES", 32, minimum=1)
+
+# --- Security ---------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("ENTITIES_BEHIND_HTTPS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+SESSION_COOKIE_HTTPONLY = True
+
+# --- I18N / static ----------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "stream": sys.stderr}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}, "httpx": {"level": "WARNING"}},
+}

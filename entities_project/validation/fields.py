@@ -1,0 +1,165 @@
+"""Primitive checks shared by every request body: objects, strings, numbers, metadata.
+
+Each function takes the value and its ``path`` (the `param` reported on error, e.g.
+``thread.messages[0].content``) and raises InvalidRequest in the Assistants wording.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from entities_project.errors import InvalidRequest
+
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+METADATA_MAX_PAIRS = 16
+METADATA_KEY_MAX = 64
+METADATA_VALUE_MAX = 512
+
+
+def join(path: str, key: str | int) -> str:
+    """``join("tools", 0) == "tools[0]"``, ``join("tools[0]", "type") == "tools[0].type"``."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+def invalid_type(path: str, expected: str, value: Any) -> InvalidRequest:
+    return InvalidRequest(
+        f"Invalid type for '{path}': expected {expected}, but got {type_name(value)} instead.",
+        param=path, code="invalid_type",
+    )
+
+
+def invalid_value(path: str, message: str) -> InvalidRequest:
+    return InvalidRequest(f"Invalid '{path}': {message}", param=path, code="invalid_value")
+
+
+def obj(value: Any, path: str, *, allowed: Iterable[str], required: Iterable[str] = ()) -> dict:
+    """``value`` must be a JSON object with only ``allowed`` keys and every ``required`` key."""
+    if not isinstance(value, dict):
+        if not path:
+            raise InvalidRequest("The request body must be a JSON object.", code="invalid_type")
+        raise invalid_type(path, "an object", value)
+    allowed = set(allowed)
+    for key in value:
+        if key not in allowed:
+            name = join(path, key)
+            raise InvalidRequest(f"Unknown parameter: '{name}'.", param=name, code="unknown_parameter")
+    for key in required:
+        if key not in value or value[key] is None:
+            name = join(path, key)
+            raise InvalidRequest(f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter")
+    return value
+
+
+def string(value: Any, path: str, *, max_length: int | None = None, nullable: bool = False,
+           non_empty: bool = False, choices: Iterable[str] | None = None) -> str | None:
+    if value is None and nullable:
+        return None
+    if not isinstance(value, str):
+        raise invalid_type(path, "a string", value)
+    if non_empty and not value:
+        raise invalid_value(path, "empty string. Expected a string with minimum length 1.")
+    if max_length is not None and len(value) > max_length:
+        raise InvalidRequest(
+            f"Invalid '{path}': string too long. Expected a string with maximum length {max_length}, "
+            f"but got a string with length {len(value)} instead.", param=path, code="string_above_max_length",
+        )
+    if choices is not None and value not in choices:
+        options = ", ".join(f"'{c}'" for c in choices)
+        raise invalid_value(path, f"'{value}' is not one of {options}.")
+    return value
+
+
+def name_string(value: Any, path: str) -> str:
+    """A function or schema name: a-z, A-Z, 0-9, '_' and '-', at most 64 characters."""
+    string(value, path)
+    if not NAME_PATTERN.match(value):
+        raise invalid_value(path, f"'{value}' does not match '^[a-zA-Z0-9_-]{{1,64}}$'.")
+    return value
+
+
+def number(value: Any, path: str, *, minimum: float, maximum: float, nullable: bool = True) -> float | None:
+    if value is None and nullable:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise invalid_type(path, "a number", value)
+    if not minimum <= value <= maximum:
+        raise invalid_value(path, f"{value} is not between {minimum:g} and {maximum:g}.")
+    return float(value)
+
+
+def integer(value: Any, path: str, *, minimum: int, maximum: int | None = None, nullable: bool = True) -> int | None:
+    if value is None and nullable:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_type(path, "an integer", value)
+    if value < minimum:
+        raise invalid_value(path, f"integer below minimum value. Expected a value >= {minimum}, but got {value} instead.")
+    if maximum is not None and value > maximum:
+        raise invalid_value(path, f"integer above maximum value. Expected a value <= {maximum}, but got {value} instead.")
+    return value
+
+
+def boolean(value: Any, path: str, *, nullable: bool = False) -> bool | None:
+    if value is None and nullable:
+        return None
+    if not isinstance(value, bool):
+        raise invalid_type(path, "a boolean", value)
+    return value
+
+
+def array(value: Any, path: str, *, max_items: int | None = None, min_items: int = 0,
+          nullable: bool = False) -> list | None:
+    if value is None and nullable:
+        return None
+    if not isinstance(value, list):
+        raise invalid_type(path, "an array", value)
+    if len(value) < min_items:
+        raise invalid_value(path, f"empty array. Expected an array with minimum length {min_items}, but got an empty array instead.")
+    if max_items is not None and len(value) > max_items:
+        raise InvalidRequest(
+            f"Invalid '{path}': array too long. Expected an array with maximum length {max_items}, "
+            f"but got an array with length {len(value)} instead.", param=path, code="array_above_max_length",
+        )
+    return value
+
+
+def metadata(value: Any, path: str = "metadata") -> dict | None:
+    """Object or null; at most 16 pairs, keys ≤64 characters, values strings ≤512 characters."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise invalid_type(path, "an object", value)
+    if len(value) > METADATA_MAX_PAIRS:
+        raise invalid_value(path, f"too many properties. Expected an object with at most {METADATA_MAX_PAIRS} "
+                                  f"properties, but got an object with {len(value)} properties instead.")
+    for key, item in value.items():
+        if len(key) > METADATA_KEY_MAX:
+            raise invalid_value(path, f"key too long. Expected keys with maximum length {METADATA_KEY_MAX}, "
+                                      f"but got a key with length {len(key)} instead.")
+        string(item, join(path, key), max_length=METADATA_VALUE_MAX)
+    return dict(value)
+
+
+def stream_flag(value: Any, path: str = "stream") -> bool:
+    """`stream`: true, false or null (the SDK's poll helpers send false explicitly)."""
+    return bool(boolean(value, path, nullable=True))

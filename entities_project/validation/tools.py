@@ -1,0 +1,162 @@
+"""Tools, tool choice, response format, truncation and tool resources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from entities_project.errors import InvalidRequest
+from entities_project.validation import fields as f
+
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+TOOL_TYPES = ("code_interpreter", "file_search", "function")
+MAX_CODE_FILES = 20
+
+
+def tools(value: Any, path: str, *, max_items: int) -> list[dict] | None:
+    """A list of tool definitions; ``None`` stays None (the caller decides what null means)."""
+    items = f.array(value, path, max_items=max_items, nullable=True)
+    if items is None:
+        return None
+    return [tool(item, f.join(path, i)) for i, item in enumerate(items)]
+
+
+def tool(value: Any, path: str) -> dict:
+    """One tool. `file_search` is accepted and stored, but Entities has no vector stores
+    to search, so the engine does not offer it to the model (see docs/api.md)."""
+    if not isinstance(value, dict):
+        raise f.invalid_type(path, "an object", value)
+    kind = f.string(value.get("type"), f.join(path, "type"), choices=TOOL_TYPES)
+    if kind == "code_interpreter":
+        f.obj(value, path, allowed=("type",))
+        return {"type": "code_interpreter"}
+    if kind == "file_search":
+        f.obj(value, path, allowed=("type", "file_search"))
+        cleaned: dict = {"type": "file_search"}
+        if value.get("file_search") is not None:
+            cleaned["file_search"] = _file_search_options(value["file_search"], f.join(path, "file_search"))
+        return cleaned
+    f.obj(value, path, allowed=("type", "function"), required=("function",))
+    return {"type": "function", "function": function(value["function"], f.join(path, "function"))}
+
+
+def _file_search_options(value: Any, path: str) -> dict:
+    f.obj(value, path, allowed=("max_num_results", "ranking_options"))
+    cleaned: dict = {}
+    if value.get("max_num_results") is not None:
+        cleaned["max_num_results"] = f.integer(value["max_num_results"], f.join(path, "max_num_results"),
+                                               minimum=1, maximum=50)
+    if value.get("ranking_options") is not None:
+        options = f.obj(value["ranking_options"], f.join(path, "ranking_options"),
+                        allowed=("ranker", "score_threshold"), required=("score_threshold",))
+        f.number(options["score_threshold"], f.join(path, "ranking_options.score_threshold"), minimum=0, maximum=1)
+        cleaned["ranking_options"] = dict(options)
+    return cleaned
+
+
+def function(value: Any, path: str) -> dict:
+    f.obj(value, path, allowed=("name", "description", "parameters", "strict"), required=("name",))
+    cleaned: dict = {"name": f.name_string(value["name"], f.join(path, "name"))}
+    if value.get("description") is not None:
+        cleaned["description"] = f.string(value["description"], f.join(path, "description"), max_length=1024 * 64)
+    if value.get("parameters") is not None:
+        if not isinstance(value["parameters"], dict):
+            raise f.invalid_type(f.join(path, "parameters"), "an object (a JSON Schema)", value["parameters"])
+        cleaned["parameters"] = value["parameters"]
+    if "strict" in value:
+        cleaned["strict"] = f.boolean(value["strict"], f.join(path, "strict"), nullable=True)
+    return cleaned
+
+
+def tool_choice(value: Any, path: str = "tool_choice") -> str | dict | None:
+    """"none" | "auto" | "required" | {"type": "function", "function": {"name"}} | {"type": built-in}."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return f.string(value, path, choices=("none", "auto", "required"))
+    if not isinstance(value, dict):
+        raise f.invalid_type(path, "a string or an object", value)
+    kind = f.string(value.get("type"), f.join(path, "type"), choices=TOOL_TYPES)
+    if kind != "function":
+        f.obj(value, path, allowed=("type",))
+        return {"type": kind}
+    f.obj(value, path, allowed=("type", "function"), required=("function",))
+    fn = f.obj(value["function"], f.join(path, "function"), allowed=("name",), required=("name",))
+    return {"type": "function", "function": {"name": f.name_string(fn["name"], f.join(path, "function.name"))}}
+
+
+def response_format(value: Any, path: str = "response_format") -> str | dict | None:
+    """"auto" | {"type": "text"} | {"type": "json_object"} | {"type": "json_schema", "json_schema": {...}}."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return f.string(value, path, choices=("auto",))
+    if not isinstance(value, dict):
+        raise f.invalid_type(path, "'auto' or an object", value)
+    kind = f.string(value.get("type"), f.join(path, "type"), choices=("text", "json_object", "json_schema"))
+    if kind != "json_schema":
+        f.obj(value, path, allowed=("type",))
+        return {"type": kind}
+    f.obj(value, path, allowed=("type", "json_schema"), required=("json_schema",))
+    schema_path = f.join(path, "json_schema")
+    spec = f.obj(value["json_schema"], schema_path, allowed=("name", "description", "schema", "strict"),
+                 required=("name",))
+    cleaned: dict = {"name": f.name_string(spec["name"], f.join(schema_path, "name"))}
+    if spec.get("description") is not None:
+        cleaned["description"] = f.string(spec["description"], f.join(schema_path, "description"))
+    if spec.get("schema") is not None:
+        if not isinstance(spec["schema"], dict):
+            raise f.invalid_type(f.join(schema_path, "schema"), "an object (a JSON Schema)", spec["schema"])
+        cleaned["schema"] = spec["schema"]
+    if "strict" in spec:
+        cleaned["strict"] = f.boolean(spec["strict"], f.join(schema_path, "strict"), nullable=True)
+    return {"type": "json_schema", "json_schema": cleaned}
+
+
+def truncation_strategy(value: Any, path: str = "truncation_strategy") -> dict | None:
+    if value is None:
+        return None
+    f.obj(value, path, allowed=("type", "last_messages"), required=("type",))
+    kind = f.string(value["type"], f.join(path, "type"), choices=("auto", "last_messages"))
+    last = f.integer(value.get("last_messages"), f.join(path, "last_messages"), minimum=1)
+    return {"type": kind, "last_messages": last}
+
+
+def reasoning_effort(value: Any, path: str = "reasoning_effort") -> str | None:
+    return f.string(value, path, nullable=True, choices=REASONING_EFFORTS)
+
+
+def tool_resources(value: Any, path: str = "tool_resources") -> dict | None:
+    """`code_interpreter.file_ids` (≤20) and `file_search` (stored, not searched: no vector stores)."""
+    if value is None:
+        return None
+    f.obj(value, path, allowed=("code_interpreter", "file_search"))
+    cleaned: dict = {}
+    if value.get("code_interpreter") is not None:
+        ci_path = f.join(path, "code_interpreter")
+        ci = f.obj(value["code_interpreter"], ci_path, allowed=("file_ids",))
+        ids = f.array(ci.get("file_ids", []), f.join(ci_path, "file_ids"), max_items=MAX_CODE_FILES, nullable=True) or []
+        cleaned["code_interpreter"] = {"file_ids": _strings(ids, f.join(ci_path, "file_ids"))}
+    if value.get("file_search") is not None:
+        fs_path = f.join(path, "file_search")
+        fs = f.obj(value["file_search"], fs_path, allowed=("vector_store_ids", "vector_stores"))
+        if fs.get("vector_store_ids") is not None and fs.get("vector_stores") is not None:
+            raise InvalidRequest(f"Invalid '{fs_path}': give either 'vector_store_ids' or 'vector_stores', not both.",
+                                 param=fs_path, code="invalid_value")
+        out: dict = {}
+        if fs.get("vector_store_ids") is not None:
+            ids = f.array(fs["vector_store_ids"], f.join(fs_path, "vector_store_ids"), max_items=1)
+            out["vector_store_ids"] = _strings(ids, f.join(fs_path, "vector_store_ids"))
+        if fs.get("vector_stores") is not None:
+            stores = f.array(fs["vector_stores"], f.join(fs_path, "vector_stores"), max_items=1)
+            for i, store in enumerate(stores):
+                if not isinstance(store, dict):
+                    raise f.invalid_type(f.join(f.join(fs_path, "vector_stores"), i), "an object", store)
+            out["vector_stores"] = stores
+        cleaned["file_search"] = out
+    return cleaned
+
+
+def _strings(items: list, path: str) -> list[str]:
+    for i, item in enumerate(items):
+        f.string(item, f.join(path, i), non_empty=True)
+    return list(items)

@@ -1,0 +1,203 @@
+"""Any OpenAI-compatible chat-completions endpoint, through the official `openai` SDK.
+
+Two configurations share this module: `cloud` (OPENAI_BASE_URL / OPENAI_API_KEY: OpenAI,
+DeepSeek, Together, Groq, …) and `local` when LOCAL_OPENAI_BASE_URL points at a local
+server (vLLM, llama.cpp, LM Studio, Ollama's /v1).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+import openai
+from django.conf import settings
+
+from inference.backends.base import InferenceBackend, short_body
+from inference.backends.clients import (
+    LIST_MODELS_TIMEOUT,
+    LoopLocal,
+    connection_limits,
+    settings_key,
+    stream_timeout,
+    transport_error_message,
+)
+from inference.events import FINISH_REASONS, ChatRequest, Finish, InferenceEvent, StreamError, TextDelta, ToolCallDelta, Usage
+
+_clients: LoopLocal[openai.AsyncOpenAI] = LoopLocal()
+
+
+class NotConfigured(Exception):
+    """The backend lacks a setting it needs; the message says which."""
+
+
+class OpenAICompatBackend(InferenceBackend):
+    """The `cloud` backend: OPENAI_BASE_URL with OPENAI_API_KEY (required)."""
+
+    inference_type = "cloud"
+    base_url_setting = "OPENAI_BASE_URL"
+    api_key_setting = "OPENAI_API_KEY"
+    needs_key = True
+    hint = "check OPENAI_BASE_URL and the network"
+
+    @property
+    def base_url(self) -> str:
+        return (getattr(settings, self.base_url_setting) or "").rstrip("/")
+
+    @property
+    def api_key(self) -> str:
+        return getattr(settings, self.api_key_setting) or ""
+
+    def describe(self) -> dict:
+        return {"type": self.inference_type, "url": self.base_url, "protocol": "openai", "api_key_set": bool(self.api_key)}
+
+    def _client(self) -> openai.AsyncOpenAI:
+        if self.needs_key and not self.api_key:
+            raise NotConfigured(
+                f"{self.inference_type} inference needs {self.api_key_setting} — set it (and {self.base_url_setting} "
+                "for a provider other than OpenAI), or pick a local/ or demo/ model"
+            )
+        base_url, api_key = self.base_url, self.api_key or "not-needed"
+
+        def make() -> openai.AsyncOpenAI:
+            # Retries are the engine's decision, not the SDK's: a retried stream would
+            # silently restart a reply the user is already reading.
+            return openai.AsyncOpenAI(
+                base_url=base_url,
+                api_key=api_key,
+                max_retries=0,
+                timeout=stream_timeout(),
+                http_client=httpx.AsyncClient(limits=connection_limits(), timeout=stream_timeout()),
+            )
+
+        return _clients.get((base_url, api_key, settings_key()), make)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[InferenceEvent]:
+        finish: str | None = None
+        usage: Usage | None = None
+        saw_tool_calls = False
+        try:
+            upstream = await self._client().chat.completions.create(**chat_params(request))
+            # `async with` closes the HTTP response on cancel or early exit, so the
+            # server stops generating a reply nobody will read.
+            async with upstream:
+                async for chunk in upstream:
+                    if chunk.usage:
+                        usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+                    for choice in chunk.choices[:1]:
+                        delta = choice.delta
+                        if delta is not None and delta.content:
+                            yield TextDelta(delta.content)
+                        for call in (delta.tool_calls if delta is not None else None) or []:
+                            saw_tool_calls = True
+                            function = call.function
+                            yield ToolCallDelta(
+                                index=call.index,
+                                id=call.id,
+                                name=function.name if function else None,
+                                arguments=(function.arguments if function else None) or "",
+                            )
+                        finish = choice.finish_reason or finish
+        except Exception as exc:  # noqa: BLE001 — the contract: transport trouble is an event
+            yield StreamError(self.explain_error(exc), code=_error_code(exc))
+            return
+        if finish is None:
+            yield StreamError(f"the model server at {self.base_url} closed the connection mid-reply (no finish reason)")
+            return
+        # Usage may arrive in a chunk after the finish reason, so both wait for the end.
+        if usage is not None:
+            yield usage
+        yield Finish(_finish_reason(finish, saw_tool_calls))
+
+    async def fetch_models(self) -> list[dict]:
+        page = await self._client().models.list(timeout=LIST_MODELS_TIMEOUT)
+        return [self.model_entry(model.id, int(getattr(model, "created", 0) or 0)) for model in page.data]
+
+    def explain_error(self, exc: BaseException) -> str:
+        url = self.base_url
+        if isinstance(exc, NotConfigured):
+            return str(exc)
+        if isinstance(exc, openai.APIStatusError):
+            return self._status_message(exc)
+        if isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__
+            if isinstance(cause, (httpx.HTTPError, httpx.InvalidURL)):
+                return transport_error_message(cause, url=url, hint=self.hint)
+            if isinstance(exc, openai.APITimeoutError):
+                return transport_error_message(httpx.ReadTimeout(""), url=url, hint=self.hint)
+            return f"no model server answered at {url} — {self.hint}"
+        if isinstance(exc, openai.APIError):
+            return f"the model server at {url} reported an error: {short_body(exc.message)}"
+        if isinstance(exc, json.JSONDecodeError):
+            return f"the model server at {url} sent a malformed chunk: {short_body(exc.doc, 80)}"
+        if isinstance(exc, (ValueError, TypeError, AttributeError, KeyError)):
+            return f"the model server at {url} sent a malformed chunk: {short_body(str(exc), 80)}"
+        return transport_error_message(exc, url=url, hint=self.hint)
+
+    def _status_message(self, exc: openai.APIStatusError) -> str:
+        message = f"the model server at {self.base_url} answered HTTP {exc.status_code}: {_status_detail(exc)}"
+        if exc.status_code in (401, 403):
+            message += f" — check {self.api_key_setting}"
+        elif exc.status_code == 404:
+            message += f" — check the model name and {self.base_url_setting} (it usually ends in /v1)"
+        return message
+
+
+class LocalOpenAICompatBackend(OpenAICompatBackend):
+    """The `local` backend when LOCAL_OPENAI_BASE_URL is set (vLLM, llama.cpp, LM Studio…)."""
+
+    inference_type = "local"
+    base_url_setting = "LOCAL_OPENAI_BASE_URL"
+    api_key_setting = "LOCAL_OPENAI_API_KEY"
+    needs_key = False
+    hint = "start the server or fix LOCAL_OPENAI_BASE_URL"
+
+
+def chat_params(request: ChatRequest) -> dict:
+    """`chat.completions.create` arguments for `request`, passing only what was set."""
+    params: dict = {
+        "model": request.model,
+        "messages": request.messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if request.tools:
+        # Servers reject tool_choice / parallel_tool_calls without tools.
+        params["tools"] = request.tools
+        if request.tool_choice is not None:
+            params["tool_choice"] = request.tool_choice
+        if request.parallel_tool_calls is not None:
+            params["parallel_tool_calls"] = request.parallel_tool_calls
+    for name in ("temperature", "top_p", "max_tokens", "response_format"):
+        value = getattr(request, name)
+        if value is not None:
+            params[name] = value
+    return params
+
+
+def _finish_reason(reason: str, saw_tool_calls: bool) -> str:
+    if reason == "function_call":
+        return "tool_calls"
+    # Some local servers say "stop" after emitting tool calls; the engine keys off the reason.
+    if reason == "stop" and saw_tool_calls:
+        return "tool_calls"
+    return reason if reason in FINISH_REASONS else "stop"
+
+
+def _status_detail(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        message = error.get("message") if isinstance(error, dict) else error
+        if message:
+            return short_body(str(message))
+    try:
+        text = exc.response.text
+    except Exception:  # noqa: BLE001 — an unread body has no text; the status says enough
+        text = ""
+    return short_body(text or "(empty body)")
+
+
+def _error_code(exc: BaseException) -> str:
+    return "rate_limit_exceeded" if isinstance(exc, openai.RateLimitError) else "server_error"

@@ -1,0 +1,13 @@
+"""Environment defaults for the test suite, loaded with `-p` before Django's settings.
+
+Tests run with DEBUG off (as in production) and a fixed key; real env vars win. Runs use
+short leases and a fast sweeper so recovery after a dead process is observable quickly.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "entities-test-secret-key-not-for-production")
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("ENTITIES_RUN_LEASE_SECONDS", "3")
+os.environ.setdefault("ENTITIES_SWEEP_INTERVAL_SECONDS", "0.5")
+os.environ.setdefault("DEMO_TOKEN_DELAY", "0.005")
