@@ -92,7 +92,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / "test-db.sqlite3")}
+    # A file (not :memory:) so live-server threads and subprocesses share it; one per
+    # pytest process so parallel runs never collide.
+    import os as _os
+
+    DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / f"test-db-{_os.getpid()}.sqlite3")}
 elif env_bool("ENTITIES_DB_POOL", False):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20, "timeout": 10}
 

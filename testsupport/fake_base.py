@@ -97,7 +97,7 @@ class FakeModelServer:
         self._served = 0
         self.requests: list[dict] = []
         self.log: list[RecordedRequest] = []
-        self._server = ThreadedUvicorn(self)
+        self._server = ThreadedUvicorn(self, ws="none")
 
     # --- the test's side -----------------------------------------------------------
     @property

@@ -6,12 +6,14 @@
 
 It answers ``GET /data/announced-prefixes/data.json?resource=AS…`` in the shape the real
 API uses. AS3333 (RIPE NCC) has three prefixes, AS64500 has 60 (more than the tool
-passes on), any other AS none. Set ``fail_with`` to answer every request with that status;
-``requests`` records each query string.
+passes on), any other AS none. Knobs for the failure cases: ``fail_with`` answers every
+request with that status, ``body`` replaces the JSON with raw bytes, ``delay_s`` waits
+before answering. ``requests`` records each query string.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,6 +28,8 @@ QUERY_TIME = "2024-05-01T12:00:00"
 class FakeRipestat:
     def __init__(self) -> None:
         self.fail_with: int | None = None
+        self.body: bytes | None = None
+        self.delay_s = 0.0
         self.requests: list[dict[str, list[str]]] = []
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -33,12 +37,14 @@ class FakeRipestat:
             return
         query = parse_qs(scope.get("query_string", b"").decode())
         self.requests.append(query)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         if scope["path"] != "/data/announced-prefixes/data.json":
             return await _respond(send, 404, {"status": "error", "messages": [["error", "unknown data call"]]})
         if self.fail_with is not None:
             return await _respond(send, self.fail_with, {"status": "error", "status_code": self.fail_with})
         resource = (query.get("resource") or [""])[0].upper()
-        await _respond(send, 200, _payload(resource))
+        await _respond(send, 200, self.body if self.body is not None else _payload(resource))
 
 
 def _payload(resource: str) -> dict:
@@ -71,8 +77,8 @@ def _payload(resource: str) -> dict:
     }
 
 
-async def _respond(send: Any, status: int, body: dict) -> None:
-    data = json.dumps(body).encode()
+async def _respond(send: Any, status: int, body: dict | bytes) -> None:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})

@@ -5,6 +5,7 @@ No trailing slashes: the openai SDK sends none.
 
 from django.urls import include, path
 
+from conversations.sse_views import RunEventsView
 from entities_project.api.openapi import OpenApiView
 from entities_project.api.views import ModelDetailView, ModelListView
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("models", ModelListView.as_view(), name="model-list"),
     path("models/<path:model>", ModelDetailView.as_view(), name="model-detail"),
     path("openapi.json", OpenApiView.as_view(), name="openapi"),
+    path("threads/<str:thread_id>/runs/<str:run_id>/events", RunEventsView.as_view(), name="run-events"),
     path("", include("assistants.urls")),
     path("", include("conversations.api.urls")),
 ]

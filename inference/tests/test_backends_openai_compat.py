@@ -230,9 +230,10 @@ async def test_it_serves_as_the_local_backend_when_configured(fake_openai):
         backend = InferenceFactory.get_inference("local")
         events = await collect(backend, chat())
         models = await backend.list_models()
+        described = backend.describe()
 
     assert isinstance(backend, LocalOpenAICompatBackend)
-    assert backend.describe() == {"type": "local", "url": fake_openai.url, "protocol": "openai", "api_key_set": True}
+    assert described == {"type": "local", "url": fake_openai.url, "protocol": "openai", "api_key_set": True}
     assert events[-1] == Finish("stop")
     assert [m["id"] for m in models] == ["local/fake-model", "local/fake-large"]
     assert fake_openai.log[0].headers["authorization"] == "Bearer not-needed"

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 
+import jsonschema
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -93,7 +94,7 @@ def test_it_registers_with_a_plain_call_under_another_name():
 
 
 def test_it_rejects_an_invalid_schema_at_registration():
-    with pytest.raises(Exception, match="is not valid under any of the given schemas|is not of type"):
+    with pytest.raises(jsonschema.SchemaError):
         register_function(lambda: None, name="broken", parameters={"type": 12})
 
 

@@ -1,0 +1,194 @@
+"""The WebSocket surface: `/ws/threads/<thread_id>/`. Thin: it parses frames, calls the
+same services as REST, and relays the engine's events (docs/websocket.md).
+
+Watching never drives a run: disconnecting only stops this socket's relays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from assistants.selectors import assistant_get_for_user
+from conversations.engine.remote import thread_group
+from conversations.engine.watch import watch_run
+from conversations.presenters import run_object
+from conversations.selectors import run_get_for_user, thread_active_run, thread_get_for_user
+from conversations.services.chat import chat_regenerate, chat_turn_start
+from conversations.services.runs import run_cancel, run_submit_tool_outputs
+from entities_project.errors import EntitiesError, InvalidRequest
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+MAX_FRAME_BYTES = 512 * 1024
+
+
+class ThreadConsumer(AsyncJsonWebsocketConsumer):
+    thread = None
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        try:
+            self.thread = await database_sync_to_async(thread_get_for_user)(
+                user=user, thread_id=self.scope["url_route"]["kwargs"]["thread_id"])
+        except EntitiesError:
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.relays: dict[str, asyncio.Task] = {}
+        self.last_seq: dict[str, int] = {}
+        await self.accept()
+        await self.channel_layer.group_add(thread_group(self.thread.id), self.channel_name)
+        active = await database_sync_to_async(thread_active_run)(thread=self.thread)
+        await self.send_json({"type": "ready", "thread_id": self.thread.id,
+                              "active_run": run_object(active) if active else None})
+
+    async def disconnect(self, code) -> None:
+        if self.thread is None:
+            return
+        for task in getattr(self, "relays", {}).values():
+            task.cancel()
+        await self.channel_layer.group_discard(thread_group(self.thread.id), self.channel_name)
+
+    # -- client frames --------------------------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        if bytes_data is not None or text_data is None or len(text_data) > MAX_FRAME_BYTES:
+            await self._error(InvalidRequest("Send JSON text frames of at most 512 KiB."))
+            return
+        await super().receive(text_data=text_data, **kwargs)
+
+    @classmethod
+    async def decode_json(cls, text_data):
+        import json
+
+        try:
+            return json.loads(text_data)
+        except ValueError:
+            return {"type": "__invalid_json__"}
+
+    async def receive_json(self, content, **kwargs) -> None:
+        if not isinstance(content, dict):
+            await self._error(InvalidRequest("A frame must be a JSON object with a 'type'."))
+            return
+        kind = content.get("type")
+        handler = {
+            "send": self._on_send, "cancel": self._on_cancel, "subscribe": self._on_subscribe,
+            "submit_tool_outputs": self._on_submit, "regenerate": self._on_regenerate, "ping": self._on_ping,
+        }.get(kind)
+        if handler is None:
+            reason = "The frame is not valid JSON." if kind == "__invalid_json__" else f"Unknown frame type {kind!r}."
+            await self._error(InvalidRequest(reason + " Known: send, cancel, subscribe, submit_tool_outputs, "
+                                             "regenerate, ping.", param="type"))
+            return
+        try:
+            await handler(content)
+        except EntitiesError as exc:
+            await self._error(exc, request_type=kind)
+        except Exception:  # noqa: BLE001 - a bad frame never kills the socket
+            log.exception("websocket frame failed")
+            await self.send_json({"type": "error", "request_type": kind, "error": {
+                "message": "The server could not handle this frame.", "type": "server_error", "param": None,
+                "code": "server_error"}})
+
+    async def _error(self, exc: EntitiesError, request_type: str | None = None) -> None:
+        await self.send_json({"type": "error", "request_type": request_type, "error": exc.as_error()})
+
+    async def _on_ping(self, content) -> None:
+        await self.send_json({"type": "pong"})
+
+    async def _assistant(self, content):
+        assistant_id = content.get("assistant_id")
+        if not isinstance(assistant_id, str) or not assistant_id:
+            raise InvalidRequest("'assistant_id' is required.", param="assistant_id")
+        return await database_sync_to_async(assistant_get_for_user)(
+            user=self.scope["user"], assistant_id=assistant_id, param="assistant_id")
+
+    def _model(self, content) -> str | None:
+        model = content.get("model")
+        if model is not None and (not isinstance(model, str) or len(model) > 256):
+            raise InvalidRequest("'model' must be a string of at most 256 characters.", param="model")
+        return model or None
+
+    async def _on_send(self, content) -> None:
+        assistant = await self._assistant(content)
+        message, run = await database_sync_to_async(chat_turn_start)(
+            thread=self.thread, assistant=assistant, text=content.get("content"), model=self._model(content))
+        await self.send_json({"type": "accepted", "request_type": "send", "message_id": message.id, "run_id": run.id})
+        self._relay(run.id, 0)
+
+    async def _on_regenerate(self, content) -> None:
+        assistant = await self._assistant(content)
+        run = await database_sync_to_async(chat_regenerate)(thread=self.thread, assistant=assistant,
+                                                            model=self._model(content))
+        await self.send_json({"type": "accepted", "request_type": "regenerate", "run_id": run.id})
+        self._relay(run.id, 0)
+
+    async def _run(self, content):
+        run_id = content.get("run_id")
+        if run_id is None:
+            active = await database_sync_to_async(thread_active_run)(thread=self.thread)
+            if active is None:
+                raise InvalidRequest("No active run on this thread.", param="run_id")
+            return active
+        if not isinstance(run_id, str):
+            raise InvalidRequest("'run_id' must be a string.", param="run_id")
+        return await database_sync_to_async(run_get_for_user)(user=self.scope["user"], thread=self.thread, run_id=run_id)
+
+    async def _on_cancel(self, content) -> None:
+        run = await self._run(content)
+        run = await database_sync_to_async(run_cancel)(run=run)
+        await self.send_json({"type": "accepted", "request_type": "cancel", "run_id": run.id, "status": run.status})
+
+    async def _on_submit(self, content) -> None:
+        from entities_project.validation import validate_submit_tool_outputs
+
+        run = await self._run(content)
+        tool_outputs, _ = validate_submit_tool_outputs({"tool_outputs": content.get("tool_outputs")})
+        run = await database_sync_to_async(run_submit_tool_outputs)(run=run, tool_outputs=tool_outputs)
+        await self.send_json({"type": "accepted", "request_type": "submit_tool_outputs", "run_id": run.id})
+        self._relay(run.id, run.event_seq)
+
+    async def _on_subscribe(self, content) -> None:
+        run = await self._run(content)
+        after = content.get("after_seq", 0)
+        if not isinstance(after, int) or after < 0:
+            raise InvalidRequest("'after_seq' must be a non-negative integer.", param="after_seq")
+        self._relay(run.id, after, restart=True)
+
+    # -- relaying a run's events ---------------------------------------------------------
+    def _relay(self, run_id: str, after_seq: int, restart: bool = False) -> None:
+        running = self.relays.get(run_id)
+        if running is not None and not running.done():
+            if not restart:
+                return
+            running.cancel()
+        self.last_seq[run_id] = max(after_seq, 0) if restart else max(self.last_seq.get(run_id, 0), after_seq)
+        self.relays[run_id] = asyncio.create_task(self._relay_events(run_id, self.last_seq[run_id]))
+
+    async def _relay_events(self, run_id: str, after_seq: int) -> None:
+        try:
+            async for seq, name, data in watch_run(run_id, after_seq=after_seq):
+                if seq and seq <= self.last_seq.get(run_id, 0) and not name.startswith("thread.run."):
+                    continue  # already sent on this socket
+                self.last_seq[run_id] = max(seq, self.last_seq.get(run_id, 0))
+                await self.send_json({"type": "event", "run_id": run_id, "seq": seq, "event": name, "data": data})
+            await self.send_json({"type": "done", "run_id": run_id, "seq": self.last_seq.get(run_id, 0)})
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001
+            log.exception("websocket relay of %s failed", run_id)
+
+    # -- channel-layer messages ------------------------------------------------------------
+    async def thread_run(self, message) -> None:
+        """A run started or ended on this thread (possibly from another tab or process)."""
+        run_id = message.get("run_id", "")
+        await self.send_json({"type": "thread.run", "run_id": run_id, "status": message.get("status")})
+        if message.get("status") in ("queued", "in_progress") and run_id not in self.relays:
+            self._relay(run_id, 0)
