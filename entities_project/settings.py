@@ -129,6 +129,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "assistants.authentication.ApiKeyAuthentication",
         "assistants.authentication.BearerJWTAuthentication",
+        # The browser UI: session cookie + CSRF token (DRF enforces CSRF for unsafe methods).
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -175,6 +177,8 @@ INFERENCE_CONNECT_TIMEOUT = env_float("INFERENCE_CONNECT_TIMEOUT", 5.0, minimum=
 INFERENCE_READ_TIMEOUT = env_float("INFERENCE_READ_TIMEOUT", 120.0, minimum=0.1)
 DEMO_TOKEN_DELAY = env_float("DEMO_TOKEN_DELAY", 0.02, minimum=0.0)
 INFERENCE_MAX_CONNECTIONS = env_int("INFERENCE_MAX_CONNECTIONS", 2000, minimum=1)
+
+ENTITIES_METRICS_TOKEN = env_str("ENTITIES_METRICS_TOKEN")
 
 # --- Run engine -------------------------------------------------------------------------
 ENTITIES_RUN_EXPIRES_SECONDS = env_int("ENTITIES_RUN_EXPIRES_SECONDS", 600, minimum=1)

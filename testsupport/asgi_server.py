@@ -35,6 +35,8 @@ class ThreadedUvicorn:
             # Django's ASGI handler refuses lifespan; fakes do not need it either.
             "lifespan": "off",
             "timeout_graceful_shutdown": 1,
+            # The sans-I/O implementation avoids websockets' deprecated legacy API.
+            "ws": "websockets-sansio",
         }
         options.update(config)
         self._server = uvicorn.Server(uvicorn.Config(app, **options))

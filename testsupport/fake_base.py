@@ -106,7 +106,9 @@ class FakeModelServer:
         return self._server.url
 
     def push(self, *scenarios: Scenario) -> FakeModelServer:
-        """Queue scenarios; each chat request consumes one, then the fake echoes again."""
+        """Queue scenarios; each chat request (not /models or /api/tags) consumes one.
+
+        With the queue empty the fake echoes the last user message again."""
         self._scenarios.extend(scenarios)
         return self
 

@@ -16,6 +16,7 @@ from conversations.api.runs import (
     ThreadAndRunView,
 )
 from conversations.api.threads import ThreadDetailView, ThreadListView
+from conversations.sse_views import RunEventsView
 
 RUN = "threads/<str:thread_id>/runs/<str:run_id>"
 
@@ -31,4 +32,6 @@ urlpatterns = [
     path(f"{RUN}/submit_tool_outputs", RunSubmitToolOutputsView.as_view(), name="run-submit-tool-outputs"),
     path(f"{RUN}/steps", RunStepListView.as_view(), name="run-step-list"),
     path(f"{RUN}/steps/<str:step_id>", RunStepDetailView.as_view(), name="run-step-detail"),
+    # Entities extension: reattach to a run's event stream (SSE), after Last-Event-ID.
+    path(f"{RUN}/events", RunEventsView.as_view(), name="run-events"),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -25,6 +26,7 @@ from conversations.models import Action, Message, Run
 from conversations.presenters import (
     message_object, message_step_object, new_tool_step_object, run_object, tool_step_object,
 )
+from entities_project import metrics
 from entities_project.ids import new_call_id, new_step_id
 from inference.events import Finish, StreamError, TextDelta, ToolCallDelta, Usage
 
@@ -63,10 +65,25 @@ class RunExecutor:
         self.turn: Turn | None = None
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         self.stop_reason: str | None = None  # "cancelled" | "expired" once asked to stop
+        # For the overhead metric: wall time minus waiting on the model server and tools.
+        self.started_at: float | None = None
+        self.waited = 0.0
+        self.deltas = 0
+        self.first_delta_seen = False
 
     # -- publishing ---------------------------------------------------------------------
     def emit(self, name: str, data) -> None:
         self.stream.append(name, data)
+
+    def _observe_end(self, status: str) -> None:
+        metrics.RUNS.labels(status=status).inc()
+        metrics.TOKENS.inc(self.deltas)
+        self.deltas = 0
+        if self.started_at is not None:
+            total = time.perf_counter() - self.started_at
+            metrics.OVERHEAD.observe(max(total - self.waited, 0.0))
+            metrics.UPSTREAM_WAIT.observe(self.waited)
+            self.started_at = None
 
     def emit_run(self, name: str) -> None:
         self.emit(name, run_object(self.run))
@@ -115,6 +132,7 @@ class RunExecutor:
                 self.emit_run(f"thread.run.{current.status}")
             return
         self.run = claimed
+        self.started_at = time.perf_counter()
         self.emit_run("thread.run.in_progress")
 
         from inference.factory import backend_for_model
@@ -153,9 +171,17 @@ class RunExecutor:
         loop = asyncio.get_running_loop()
         stall = settings.INFERENCE_READ_TIMEOUT + STALL_GRACE_SECONDS
         error: StreamError | None = None
+        events = backend.stream(request).__aiter__()
+        clock = time.perf_counter
         try:
             async with asyncio.timeout(stall) as deadline:
-                async for event in backend.stream(request):
+                while True:
+                    waiting_since = clock()
+                    try:
+                        event = await events.__anext__()
+                    except StopAsyncIteration:
+                        break
+                    self.waited += clock() - waiting_since
                     deadline.reschedule(loop.time() + stall)
                     kind = type(event)
                     if kind is TextDelta:
@@ -171,8 +197,11 @@ class RunExecutor:
                         error = event
                         break
         except TimeoutError as exc:
+            await events.aclose()
             raise RunFailed(f"The model server stopped sending for {stall:.0f} s. Check that it is running and not "
                             "overloaded, or raise INFERENCE_READ_TIMEOUT.") from exc
+        if error is not None:
+            await events.aclose()
         self._add_usage(turn.usage)
         if error is not None:
             raise RunFailed(error.message, error.code if error.code in ("server_error", "rate_limit_exceeded", "invalid_prompt") else "server_error")
@@ -195,6 +224,10 @@ class RunExecutor:
         if not turn.message_open:
             return
         turn.parts.append(text)
+        self.deltas += 1
+        if not self.first_delta_seen and self.started_at is not None:
+            self.first_delta_seen = True
+            metrics.TIME_TO_FIRST_TOKEN.observe(time.perf_counter() - self.started_at)
         self.emit("thread.message.delta", message_text_delta(turn.message.id, text, first=len(turn.parts) == 1))
 
     async def _close_message(self, turn: Turn, *, incomplete_reason: str | None = None) -> None:
@@ -250,8 +283,10 @@ class RunExecutor:
         actions = await db(store.create_actions, self.run, turn.step_id, specs)
         server = [a for a in actions if not a.client_side]
         if server:
+            tools_started = time.perf_counter()
             await asyncio.gather(*(execute_action(a, run_tools=self.run.tools, available_functions=available)
                                    for a in server))
+            self.waited += time.perf_counter() - tools_started
             await db(store.finish_actions, server)
             for position, action in enumerate(actions):
                 if action.client_side:
@@ -269,6 +304,7 @@ class RunExecutor:
             if paused is None:
                 raise RunFailed("The run changed state while waiting for tool outputs.")
             self.run = paused
+            self._observe_end("requires_action")
             self.emit_run("thread.run.requires_action")
             return True
         self.emit("thread.run.step.completed", tool_step_object(self.run, turn.step_id, actions))
@@ -288,6 +324,7 @@ class RunExecutor:
         if run is None:
             return  # someone else (a cancel, the sweeper) ended it first
         self.run = run
+        self._observe_end(status)
         self.emit_run(f"thread.run.{status}")
 
     async def _close_open_message(self, reason: str) -> None:

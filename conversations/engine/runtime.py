@@ -22,6 +22,7 @@ from conversations.engine.db import db
 from conversations.engine.executor import RunExecutor
 from conversations.engine.store import renew_leases
 from conversations.engine.stream import RunStream
+from entities_project import metrics
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,8 @@ class Runtime:
         stream.reopen()
         executor = RunExecutor(run_id, stream, owner=self.owner)
         task = self.loop.create_task(self._run(executor), name=f"run-{run_id}")
+        metrics.ACTIVE_RUNS.inc()
+        task.add_done_callback(lambda _t: metrics.ACTIVE_RUNS.dec())
         self.executors[run_id] = (task, executor)
 
     async def _run(self, executor: RunExecutor) -> None:

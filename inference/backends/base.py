@@ -82,7 +82,9 @@ class InferenceBackend(abc.ABC):
         return {"id": f"{self.inference_type}/{name}", "object": "model", "created": created, "owned_by": self.inference_type}
 
     # The seed's API, kept for callers that still use it; the engine does the work.
-    def process_conversation(self, thread_id, message_id, run_id, assistant_id, user_message) -> Iterator[str]:
+    def process_conversation(
+        self, thread_id: str, message_id: str, run_id: str, assistant_id: str, user_message: str
+    ) -> Iterator[str]:
         """Run one conversation turn, yielding text chunks (seed compatibility, sync)."""
         from conversations.engine.compat import process_conversation
 
@@ -91,7 +93,9 @@ class InferenceBackend(abc.ABC):
             assistant_id=assistant_id, user_message=user_message,
         )
 
-    def aprocess_conversation(self, thread_id, message_id, run_id, assistant_id, user_message) -> AsyncIterator[str]:
+    def aprocess_conversation(
+        self, thread_id: str, message_id: str, run_id: str, assistant_id: str, user_message: str
+    ) -> AsyncIterator[str]:
         """The async twin of `process_conversation`."""
         from conversations.engine.compat import aprocess_conversation
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
@@ -20,6 +21,8 @@ from inference.backends.clients import (
 )
 from inference.events import ChatRequest, Finish, InferenceEvent, StreamError, TextDelta, ToolCallDelta, Usage
 
+DEFAULT_PORT = 11434
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 HINT = "start Ollama (`ollama serve`) or set OLLAMA_HOST"
 
 _clients: LoopLocal[httpx.AsyncClient] = LoopLocal()
@@ -32,7 +35,7 @@ class OllamaBackend(InferenceBackend):
 
     @property
     def host(self) -> str:
-        return settings.OLLAMA_HOST.rstrip("/")
+        return ollama_url(settings.OLLAMA_HOST)
 
     def describe(self) -> dict:
         return {"type": self.inference_type, "url": self.host, "protocol": "ollama"}
@@ -42,30 +45,33 @@ class OllamaBackend(InferenceBackend):
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[InferenceEvent]:
         reply = _Reply(self.host)
+        error: StreamError | None = None
         try:
             # `async with` closes the connection on cancel or early exit, which is what
             # makes Ollama stop generating for a reply nobody reads any more.
             async with self._client().stream("POST", f"{self.host}/api/chat", json=ollama_payload(request)) as response:
                 if response.status_code >= 400:
                     body = (await response.aread()).decode("utf-8", "replace")
-                    yield self._status_error(response.status_code, body, request.model)
-                    return
-                async for line in response.aiter_lines():
-                    if not line.strip():
-                        continue
-                    try:
-                        events = reply.feed(json.loads(line))
-                    except (ValueError, TypeError, AttributeError):
-                        yield StreamError(f"the model server at {self.host} sent a malformed chunk: {short_body(line, 80)}")
-                        return
-                    for event in events:
-                        yield event
-                    if reply.ended:
-                        return
+                    error = self._status_error(response.status_code, body, request.model)
+                else:
+                    # Read to the end of the body even after "done", so the connection
+                    # goes back to the pool instead of being closed.
+                    async for line in response.aiter_lines():
+                        if reply.terminal is not None or not line.strip():
+                            continue
+                        try:
+                            events = reply.feed(json.loads(line))
+                        except (ValueError, TypeError, AttributeError):
+                            error = StreamError(f"the model server at {self.host} sent a malformed chunk: {short_body(line, 80)}")
+                            break
+                        for event in events:
+                            yield event
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            yield StreamError(self.explain_error(exc))
-            return
-        yield StreamError(f"the model server at {self.host} closed the connection mid-reply")
+            if reply.terminal is None:
+                error = StreamError(self.explain_error(exc))
+        # The last event is yielded with the connection already released, so a consumer
+        # that stops reading at Finish leaves nothing open.
+        yield error or reply.terminal or StreamError(f"the model server at {self.host} closed the connection mid-reply")
 
     def _status_error(self, status: int, body: str, model: str) -> StreamError:
         detail = _error_text(body)
@@ -91,14 +97,15 @@ class _Reply:
     def __init__(self, host: str) -> None:
         self.host = host
         self.tool_calls = 0
-        self.ended = False
+        # The closing Finish or StreamError, held back for stream() to yield last.
+        self.terminal: Finish | StreamError | None = None
 
     def feed(self, chunk: dict) -> list[InferenceEvent]:
         if not isinstance(chunk, dict):
             raise ValueError("not an object")
         if chunk.get("error"):
-            self.ended = True
-            return [StreamError(f"the model server at {self.host} reported an error: {short_body(str(chunk['error']))}")]
+            self.terminal = StreamError(f"the model server at {self.host} reported an error: {short_body(str(chunk['error']))}")
+            return []
         events: list[InferenceEvent] = []
         message = chunk.get("message") or {}
         if message.get("content"):
@@ -116,12 +123,36 @@ class _Reply:
             )
             self.tool_calls += 1
         if chunk.get("done"):
-            self.ended = True
             events.append(Usage(int(chunk.get("prompt_eval_count") or 0), int(chunk.get("eval_count") or 0)))
             # Ollama says "stop" even when it called tools; the engine needs to know it did.
             reason = "tool_calls" if self.tool_calls else ("length" if chunk.get("done_reason") == "length" else "stop")
-            events.append(Finish(reason))
+            self.terminal = Finish(reason)
         return events
+
+
+def ollama_url(raw: str) -> str:
+    """OLLAMA_HOST as a URL, read the way Ollama's own CLI reads it.
+
+    The variable is shared with the Ollama server, where "0.0.0.0" or "host:port" without
+    a scheme are common; those mean http, port 11434, and (for 0.0.0.0) this machine.
+    """
+    raw = (raw or "").strip().rstrip("/") or DEFAULT_URL
+    if "://" not in raw:
+        raw = "http://" + raw
+    parts = urlsplit(raw)
+    try:
+        port = parts.port
+    except ValueError:
+        return raw  # let the request fail with an explanation naming the bad value
+    host = parts.hostname or ""
+    if host == "0.0.0.0":
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    if port is None and parts.scheme == "http":
+        port = DEFAULT_PORT
+    netloc = f"{host}:{port}" if port is not None else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def ollama_payload(request: ChatRequest) -> dict:

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 from django.test import override_settings
 
-from inference.backends.ollama import OllamaBackend
+from inference.backends.ollama import OllamaBackend, ollama_url
 from inference.events import ChatRequest, Finish, StreamError, TextDelta, ToolCallDelta, Usage
 from inference.tests.helpers import chat, collect, reassemble, refused_url
 from testsupport.scenarios import Disconnect, Hang, HttpError, Malformed, Reply, ToolCalls
@@ -169,11 +169,33 @@ async def test_it_explains_how_to_start_ollama_when_nothing_listens():
     assert events == [StreamError(f"no model server answered at {url} — start Ollama (`ollama serve`) or set OLLAMA_HOST")]
 
 
-async def test_it_explains_a_host_that_is_not_a_url():
-    with override_settings(OLLAMA_HOST="localhost:11434"):
+@pytest.mark.parametrize(
+    ("value", "url"),
+    [
+        ("", "http://127.0.0.1:11434"),
+        ("0.0.0.0", "http://127.0.0.1:11434"),
+        ("gpu-box:8080", "http://gpu-box:8080"),
+        ("http://[::1]:11434/", "http://[::1]:11434"),
+        ("https://ollama.example.com", "https://ollama.example.com"),
+        ("http://10.0.0.5/ollama", "http://10.0.0.5:11434/ollama"),
+    ],
+)
+def test_it_reads_ollama_host_as_ollama_does(value, url):
+    assert ollama_url(value) == url
+
+
+async def test_it_accepts_a_host_without_a_scheme(fake_ollama):
+    with override_settings(OLLAMA_HOST=fake_ollama.url.removeprefix("http://")):
         events = await collect(OllamaBackend(), chat())
 
-    assert events == [StreamError("'localhost:11434' is not a usable http(s) URL — start Ollama (`ollama serve`) or set OLLAMA_HOST")]
+    assert events[-1] == Finish("stop")
+
+
+async def test_it_explains_a_host_that_is_not_a_url():
+    with override_settings(OLLAMA_HOST="ftp://files.example.com"):
+        events = await collect(OllamaBackend(), chat())
+
+    assert events == [StreamError("'ftp://files.example.com' is not a usable http(s) URL — start Ollama (`ollama serve`) or set OLLAMA_HOST")]
 
 
 async def test_cancelling_the_consumer_closes_the_upstream_connection(fake_ollama):

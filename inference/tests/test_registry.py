@@ -226,17 +226,17 @@ async def test_it_stops_waiting_for_an_async_function_at_its_timeout():
 
 
 async def test_it_stops_waiting_for_a_sync_function_at_the_default_timeout(settings):
-    settings.ENTITIES_FUNCTION_TIMEOUT = 0.2
+    settings.ENTITIES_FUNCTION_TIMEOUT = 0.1
 
     @register_function
     def blocking():
-        time.sleep(0.6)
+        time.sleep(0.3)
 
     started = time.monotonic()
     outcome = await execute_function("blocking", "{}")
 
-    assert outcome.error == "blocking did not finish within 0.2 s"
-    assert time.monotonic() - started < 0.5  # the event loop was not blocked meanwhile
+    assert outcome.error == "blocking did not finish within 0.1 s"
+    assert time.monotonic() - started < 0.25  # the event loop was not blocked meanwhile
 
 
 async def test_it_lets_cancellation_through():

@@ -5,6 +5,7 @@ Every case runs real code through run_python / run_code_interpreter under bubble
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -89,6 +90,13 @@ async def test_it_cannot_read_the_database_or_the_settings():
     )
 
 
+async def test_it_inherits_none_of_this_processes_open_files():
+    with open(Path(django_settings.BASE_DIR) / "entities_project" / "settings.py", "rb"):
+        result = await run_python("import os\nprint(sorted(os.listdir('/proc/self/fd')))")
+
+    assert result.stdout == "['0', '1', '2', '3']\n"  # stdin, stdout, stderr and listdir's own
+
+
 async def test_it_cannot_reach_the_server_on_loopback():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
@@ -149,6 +157,20 @@ async def test_it_stops_an_endless_loop_at_the_time_limit():
 
     assert result.timed_out is True
     assert 1 <= time.monotonic() - started < 3
+
+
+async def test_it_kills_the_program_when_the_run_is_cancelled():
+    marker = "spin" + uuid.uuid4().hex[:10]
+    code = f"open('/proc/self/comm', 'w').write({marker!r})\nwhile True:\n    pass\n"
+    task = asyncio.ensure_future(run_python(code, timeout_s=60))
+    await asyncio.sleep(0.5)
+    assert _processes_named(marker)
+
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+    assert _processes_named(marker) == []
 
 
 async def test_it_refuses_twenty_gigabytes():

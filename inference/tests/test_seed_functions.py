@@ -119,7 +119,9 @@ async def test_it_reports_an_answer_that_is_not_json(ripestat):
 
     result = json.loads(await getAnnouncedPrefixes("AS3333"))
 
-    assert result["error"].endswith("failed: unexpected response (JSONDecodeError: Expecting value: line 1 column 1 (char 0))")
+    assert result["error"].endswith(
+        "failed: unexpected response (JSONDecodeError: Expecting value: line 1 column 1 (char 0))"
+    )
 
 
 async def test_it_reports_a_slow_answer(ripestat, settings):
