@@ -94,5 +94,12 @@ class ApiErrorMiddleware:
 
         if isinstance(exception, EntitiesError):
             return error_json_response(exception.status, exception.message, type=exception.type, param=exception.param, code=exception.code)
+        from django.db import InterfaceError, OperationalError
+
+        if isinstance(exception, (OperationalError, InterfaceError)):
+            response = error_json_response(503, "The database is unavailable for a moment; retry shortly.",
+                                           type="server_error", code="database_unavailable")
+            response["Retry-After"] = "1"
+            return response
         log.exception("unhandled error under %s", request.path, exc_info=exception)
         return error_json_response(500, "The server had an error while processing your request.", type="server_error", code="server_error")

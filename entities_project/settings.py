@@ -6,6 +6,7 @@ project and the in-memory channel layer. Each variable is documented in README.m
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -17,7 +18,8 @@ from dotenv import load_dotenv
 from entities_project.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-LOCAL_DIR = BASE_DIR / ".local"  # git-ignored: first-run credentials, sandboxes, test databases
+# git-ignored: first-run credentials, sandboxes, test databases
+LOCAL_DIR = Path(os.environ.get("ENTITIES_LOCAL_DIR") or BASE_DIR / ".local")
 
 # A .env file is read when present, as the seed did; real environment variables win.
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -189,12 +191,15 @@ ENTITIES_MAX_RUN_TOKENS = env_int("ENTITIES_MAX_RUN_TOKENS", 200_000, minimum=1)
 ENTITIES_FUNCTIONS = env_list("ENTITIES_FUNCTIONS", [])
 ENTITIES_FUNCTION_TIMEOUT = env_float("ENTITIES_FUNCTION_TIMEOUT", 30.0, minimum=0.1)
 RIPESTAT_BASE_URL = env_str("RIPESTAT_BASE_URL", "https://stat.ripe.net")
+RIPESTAT_TIMEOUT = env_float("RIPESTAT_TIMEOUT", 10.0, minimum=0.1)
 
 # --- Code interpreter sandbox -----------------------------------------------------------
 CODE_INTERPRETER_TIMEOUT = env_float("CODE_INTERPRETER_TIMEOUT", 10.0, minimum=0.5)
 CODE_INTERPRETER_MEMORY_MB = env_int("CODE_INTERPRETER_MEMORY_MB", 512, minimum=32)
 CODE_INTERPRETER_MAX_OUTPUT_BYTES = env_int("CODE_INTERPRETER_MAX_OUTPUT_BYTES", 64 * 1024, minimum=1024)
 CODE_INTERPRETER_MAX_PROCESSES = env_int("CODE_INTERPRETER_MAX_PROCESSES", 32, minimum=1)
+# When the server runs as root, sandboxed code runs as this unprivileged uid (nobody).
+CODE_INTERPRETER_UID = env_int("CODE_INTERPRETER_UID", 65534, minimum=1)
 
 # --- Security ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

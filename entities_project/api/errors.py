@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -84,6 +85,12 @@ def api_exception_handler(exc, context) -> Response | None:
         status, body = 400, envelope("Send the body as JSON with 'Content-Type: application/json'.", code="unsupported_media_type")
     elif isinstance(exc, drf.NotAcceptable):
         status, body = 400, envelope("Cannot produce the requested media type.", code="not_acceptable")
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        log.warning("database unavailable: %s", exc)
+        headers["Retry-After"] = "1"
+        headers["x-should-retry"] = "false"
+        status, body = 503, envelope("The database is unavailable for a moment; retry shortly.", type="server_error",
+                                     code="database_unavailable")
     elif isinstance(exc, drf.APIException):
         status, body = exc.status_code, envelope(str(exc.detail))
     else:
