@@ -20,6 +20,9 @@ def thread_object(thread: Thread) -> dict:
         "created_at": unix(thread.created_at),
         "tool_resources": thread.tool_resources or {},
         "metadata": thread.metadata or {},
+        # Entities extensions (extra keys are ignored by the SDK): for the chat UI's sidebar.
+        "title": thread.title,
+        "updated_at": unix(thread.updated_at),
     }
 
 

@@ -14,4 +14,5 @@ urlpatterns = [
     path("api/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
     path("api/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
     path("api/messages/process", ProcessMessagesView.as_view(), name="seed-process"),
+    path("", include("conversations.ui_urls")),
 ]

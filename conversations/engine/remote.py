@@ -84,16 +84,24 @@ class Fanout:
         if self.stream.closed:
             self.queue.put_nowait(None)
 
+    def reply(self, channel: str, message: dict) -> None:
+        """Send ``message`` to one watcher, in order with the group batches."""
+        self.flush()
+        self.queue.put_nowait((channel, message))
+
     async def _send_forever(self) -> None:
         layer = get_channel_layer()
         group = run_group(self.stream.run_id)
         while True:
-            batch = await self.queue.get()
-            if batch is None:
+            item = await self.queue.get()
+            if item is None:
                 return
             try:
-                await layer.group_send(group, {"type": "run.events", "run_id": self.stream.run_id,
-                                               "events": [list(e) for e in batch]})
+                if isinstance(item, tuple):
+                    await layer.send(item[0], item[1])
+                else:
+                    await layer.group_send(group, {"type": "run.events", "run_id": self.stream.run_id,
+                                                   "events": [list(e) for e in item]})
             except Exception:  # noqa: BLE001 - watchers recover from stored state
                 log.warning("could not publish events of %s", self.stream.run_id, exc_info=True)
 
@@ -164,11 +172,14 @@ class ControlListener:
             stream = self.runtime.local_stream(run_id)
             if stream is None:
                 return
-            _activate_fanout(self.runtime, stream)
             events = [list(e) for e in stream.since(int(message.get("after_seq", 0)))]
             reply = {"type": "run.events", "run_id": run_id, "events": events, "closed": stream.closed,
                      "snapshot": True}
-            self.runtime.loop.create_task(get_channel_layer().send(message["reply"], reply))
+            if stream.closed:
+                self.runtime.loop.create_task(get_channel_layer().send(message["reply"], reply))
+                return
+            _activate_fanout(self.runtime, stream)
+            stream.fanout.reply(message["reply"], reply)
 
 
 async def join_control(runtime: "Runtime", run_id: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from conversations.models import Action, Message, Run, Thread
@@ -21,16 +23,14 @@ CLAIMABLE = ("queued",)
 def claim_run(run_id: str, *, owner: str, lease_seconds: float) -> Run | None:
     """Take ownership of a queued run and move it to in_progress; None if someone else did."""
     now = timezone.now()
+    # One statement: a continued run (after requires_action) keeps its first started_at.
     updated = Run.objects.filter(pk=run_id, status__in=CLAIMABLE).update(
         status=Run.Status.IN_PROGRESS, lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds),
+        started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField())),
     )
     if not updated:
         return None
-    run = Run.objects.select_related("thread").get(pk=run_id)
-    if run.started_at is None:
-        Run.objects.filter(pk=run_id).update(started_at=now)
-        run.started_at = now
-    return run
+    return Run.objects.select_related("thread").get(pk=run_id)
 
 
 def load_run(run_id: str) -> Run | None:

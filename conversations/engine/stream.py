@@ -77,6 +77,8 @@ class RunStream:
                 return
             changed = self._changed
             try:
-                await asyncio.wait_for(changed.wait(), idle_timeout)
+                # asyncio.timeout, not wait_for: no extra task per wait on the per-token path.
+                async with asyncio.timeout(idle_timeout):
+                    await changed.wait()
             except TimeoutError:
                 return

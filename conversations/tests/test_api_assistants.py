@@ -224,3 +224,14 @@ def test_it_refuses_to_modify_with_an_unknown_field(sdk):
         sdk.beta.assistants.update(assistant.id, extra_body={"file_ids": ["f"]})
 
     assert (caught.value.param, caught.value.code) == ("file_ids", "unknown_parameter")
+
+
+def test_it_lists_the_models_assistants_can_use(sdk):
+    models = {m.id: m for m in sdk.models.list()}
+
+    assert {"demo/echo", "demo/slow", "demo/tools"} <= set(models)
+    assert models["demo/echo"].model_dump(exclude_unset=True) == {"id": "demo/echo", "object": "model", "created": ANY, "owned_by": "demo"}
+    assert sdk.models.retrieve("demo/echo") == models["demo/echo"]
+    with pytest.raises(openai.NotFoundError) as caught:
+        sdk.models.retrieve("demo/nothing-like-this")
+    assert caught.value.code == "model_not_found"

@@ -244,6 +244,27 @@ def test_it_switches_to_server_sent_events_on_stream_true(sdk, assistant, thread
     assert final.status == "completed"
 
 
+def test_it_streams_create_thread_and_run_starting_with_the_new_thread(sdk, assistant):
+    with sdk.beta.threads.create_and_run_stream(
+            assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "streamed"}]}) as stream:
+        events = [event.event for event in stream]
+        final = stream.get_final_run()
+
+    assert events[0] == "thread.created"
+    assert final.status == "completed"
+
+
+def test_it_streams_the_continuation_after_tool_outputs(sdk, thread, waiting_run):
+    call = waiting_run.required_action.submit_tool_outputs.tool_calls[0]
+
+    with sdk.beta.threads.runs.submit_tool_outputs_stream(
+            run_id=waiting_run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": "42"}]) as stream:
+        stream.until_done()
+        final = stream.get_final_run()
+
+    assert final.status == "completed"
+
+
 def test_it_answers_404_for_an_unknown_assistant(sdk, thread):
     with pytest.raises(openai.NotFoundError) as caught:
         sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id="asst_missing")

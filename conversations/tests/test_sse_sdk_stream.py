@@ -59,6 +59,7 @@ class Recorder(AssistantEventHandler):
         self.text_deltas: list[str] = []
         self.texts_done: list[str] = []
         self.tool_calls_done: list = []
+        self.steps_done: list = []
 
     def on_event(self, event) -> None:
         self.events.append(event.event)
@@ -71,6 +72,9 @@ class Recorder(AssistantEventHandler):
 
     def on_tool_call_done(self, tool_call) -> None:
         self.tool_calls_done.append(tool_call)
+
+    def on_run_step_done(self, run_step) -> None:
+        self.steps_done.append(run_step)
 
 
 @pytest.fixture
@@ -95,7 +99,9 @@ def test_it_streams_a_text_reply_through_an_event_handler_in_the_spec_order(sdk,
     assert (final_run.status, final_run.thread_id, final_run.assistant_id) == ("completed", thread.id, assistant.id)
     assert final_run.usage is not None and final_run.usage.completion_tokens == len(FAKE_CHUNKS)
     assert [(m.role, m.status, m.content[0].text.value) for m in final_messages] == [("assistant", "completed", FAKE_TEXT)]
-    assert [(s.type, s.status) for s in final_steps] == [("message_creation", "completed")]
+    # The SDK's step snapshots are built from created + delta events only, so they stay in_progress.
+    assert [(s.type, s.step_details.message_creation.message_id) for s in final_steps] == [
+        ("message_creation", final_messages[0].id)]
     stored = sdk.beta.threads.messages.list(thread.id, order="asc").data
     assert [m.content[0].text.value for m in stored] == ["Say hello", FAKE_TEXT]
     assert stored[1].id == final_messages[0].id
@@ -111,6 +117,7 @@ def test_it_streams_create_and_run_to_requires_action_then_continues_with_submit
     ) as stream:
         stream.until_done()
         paused = stream.get_final_run()
+        [tool_step_id] = [s.id for s in stream.get_final_run_steps()]
 
     assert first.events == TOOL_CALL_ORDER
     assert paused.status == "requires_action"
@@ -137,8 +144,9 @@ def test_it_streams_create_and_run_to_requires_action_then_continues_with_submit
     assert second.text_deltas == FAKE_CHUNKS
     assert (final_run.id, final_run.status, final_run.required_action) == (paused.id, "completed", None)
     assert [m.content[0].text.value for m in final_messages] == [FAKE_TEXT]
-    tool_step, message_step = final_steps
-    assert (tool_step.type, tool_step.status, message_step.type) == ("tool_calls", "completed", "message_creation")
+    assert [s.type for s in final_steps] == ["message_creation"]  # the tool step was created in the first stream
+    tool_step = second.steps_done[0]  # the leading thread.run.step.completed
+    assert (tool_step.type, tool_step.status, tool_step.id) == ("tool_calls", "completed", tool_step_id)
     [done_call] = tool_step.step_details.tool_calls
     assert (done_call.id, done_call.function.arguments, done_call.function.output) == (
         call.id, WEATHER_ARGUMENTS, "22 °C, sunny")

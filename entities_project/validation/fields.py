@@ -134,7 +134,8 @@ def array(value: Any, path: str, *, max_items: int | None = None, min_items: int
     if not isinstance(value, list):
         raise invalid_type(path, "an array", value)
     if len(value) < min_items:
-        raise invalid_value(path, f"empty array. Expected an array with minimum length {min_items}, but got an empty array instead.")
+        raise invalid_value(path, f"empty array. Expected an array with minimum length {min_items}, "
+                                  "but got an empty array instead.")
     if max_items is not None and len(value) > max_items:
         raise InvalidRequest(
             f"Invalid '{path}': array too long. Expected an array with maximum length {max_items}, "

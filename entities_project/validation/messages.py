@@ -65,7 +65,8 @@ def _part(value: Any, path: str) -> dict:
     url = f.string(inner["url"], f.join(inner_path, "url"), non_empty=True)
     if not url.startswith(IMAGE_URL_SCHEMES):
         raise f.invalid_value(f.join(inner_path, "url"), "expected an http(s) URL or a data:image/… URL.")
-    return {"type": "image_url", "image_url": {"url": url, "detail": _detail(inner.get("detail"), f.join(inner_path, "detail"))}}
+    detail = _detail(inner.get("detail"), f.join(inner_path, "detail"))
+    return {"type": "image_url", "image_url": {"url": url, "detail": detail}}
 
 
 def _detail(value: Any, path: str) -> str:
@@ -84,5 +85,6 @@ def attachments(value: Any, path: str = "attachments") -> list[dict]:
             entry_path = f.join(f.join(item_path, "tools"), j)
             f.obj(entry, entry_path, allowed=("type",), required=("type",))
             kinds.append({"type": f.string(entry["type"], f.join(entry_path, "type"), choices=ATTACHMENT_TOOLS)})
-        cleaned.append({"file_id": f.string(item["file_id"], f.join(item_path, "file_id"), non_empty=True), "tools": kinds})
+        file_id = f.string(item["file_id"], f.join(item_path, "file_id"), non_empty=True)
+        cleaned.append({"file_id": file_id, "tools": kinds})
     return cleaned

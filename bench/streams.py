@@ -1,0 +1,159 @@
+"""One streamed reply, timed at the client, for each target.
+
+(A) direct and (B) thin proxy: `POST /v1/chat/completions` with `stream: true`.
+(C) Entities: `POST /v1/threads/{id}/runs` with `stream: true` (raw SSE parsing), or the
+WebSocket `send` frame. TTFT is request written → first text delta; ITL the gaps between
+text deltas; the text is checked against what the fake server sent (no loss, no reorder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+
+from bench.fakeoai import expected_text
+from bench.httpclient import Connection, SSEParser
+
+STREAM_SLACK_SECONDS = 60.0
+_loads = json.loads
+
+
+@dataclass
+class StreamResult:
+    ok: bool = False
+    error: str | None = None
+    status: int = 0
+    ttft: float | None = None
+    total: float | None = None
+    deltas: int = 0
+    times: list[float] = field(default_factory=list)
+
+    def gaps(self) -> list[float]:
+        t = self.times
+        return [t[i] - t[i - 1] for i in range(1, len(t))]
+
+
+def chat_body(model: str) -> bytes:
+    return json.dumps({"model": model, "messages": [{"role": "user", "content": "Say something."}], "stream": True,
+                       "stream_options": {"include_usage": True}}).encode()
+
+
+def run_body(assistant_id: str, model: str) -> bytes:
+    return json.dumps({"assistant_id": assistant_id, "model": model, "stream": True}).encode()
+
+
+def _finish(result: StreamResult, parts: list[str], tokens: int, started: float, ended: float, closed: bool) -> StreamResult:
+    if result.error is None:
+        if not closed:
+            result.error = "stream ended without its final event"
+        elif "".join(parts) != expected_text(tokens):
+            result.error = f"text mismatch: got {len(parts)} deltas, {len(''.join(parts))} chars"
+    result.total = ended - started
+    if result.times:
+        result.ttft = result.times[0] - started
+    result.deltas = len(result.times)
+    result.ok = result.error is None
+    return result
+
+
+async def stream_chat(conn: Connection, model: str, tokens: int, timeout: float) -> StreamResult:
+    """A or B: one streamed chat completion."""
+    result, parts, parser = StreamResult(), [], SSEParser()
+    state = {"done": False}
+    times = result.times
+
+    def on_data(data: bytes, t: float) -> None:
+        for _event, payload in parser.feed(data):
+            if payload == b"[DONE]":
+                state["done"] = True
+                continue
+            choices = _loads(payload).get("choices")
+            if choices:
+                text = choices[0]["delta"].get("content")
+                if text:
+                    parts.append(text)
+                    times.append(t)
+
+    started = time.perf_counter()
+    try:
+        response = await conn.request("POST", "/v1/chat/completions", body=chat_body(model), on_data=on_data,
+                                      headers={"Content-Type": "application/json"}, timeout=timeout)
+        started, result.status = response.sent_at, response.status
+        if response.status != 200:
+            result.error = f"HTTP {response.status}"
+    except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+    return _finish(result, parts, tokens, started, time.perf_counter(), state["done"])
+
+
+async def stream_run(conn: Connection, thread_id: str, assistant_id: str, model: str, tokens: int,
+                     timeout: float) -> StreamResult:
+    """C over SSE: create a run with `stream: true` and read its Assistants events."""
+    result, parts, parser = StreamResult(), [], SSEParser()
+    state = {"done": False}
+    times = result.times
+
+    def on_data(data: bytes, t: float) -> None:
+        for event, payload in parser.feed(data):
+            if event == "thread.message.delta":
+                parts.append(_loads(payload)["delta"]["content"][0]["text"]["value"])
+                times.append(t)
+            elif event == "thread.run.completed":
+                state["done"] = True
+            elif event in ("thread.run.failed", "thread.run.expired", "thread.run.cancelled",
+                           "thread.run.incomplete", "error"):
+                data = _loads(payload)
+                error = data.get("last_error") or data.get("error") or data.get("incomplete_details")
+                result.error = f"{event}: {error}"
+
+    started = time.perf_counter()
+    try:
+        response = await conn.request("POST", f"/v1/threads/{thread_id}/runs", body=run_body(assistant_id, model),
+                                      headers={"Content-Type": "application/json"}, on_data=on_data, timeout=timeout)
+        started, result.status = response.sent_at, response.status
+        if response.status != 200:
+            result.error = result.error or f"HTTP {response.status}"
+    except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+    return _finish(result, parts, tokens, started, time.perf_counter(), state["done"])
+
+
+async def stream_ws(ws_url: str, assistant_id: str, model: str, tokens: int, timeout: float) -> StreamResult:
+    """C over the WebSocket: connect and wait for `ready` (untimed), then time `send` → deltas → `done`."""
+    from websockets.asyncio.client import connect
+
+    result, parts = StreamResult(), []
+    done = False
+    started = time.perf_counter()
+    try:
+        async with asyncio.timeout(timeout):
+            async with connect(ws_url, compression=None, open_timeout=10, close_timeout=2, max_size=1 << 22) as ws:
+                ready = _loads(await ws.recv())
+                if ready.get("type") != "ready":
+                    raise ValueError(f"first frame was {ready!r}")
+                frame = json.dumps({"type": "send", "content": "Say something.", "assistant_id": assistant_id,
+                                    "model": model})
+                started = time.perf_counter()
+                await ws.send(frame)
+                async for raw in ws:
+                    t = time.perf_counter()
+                    message = _loads(raw)
+                    kind = message.get("type")
+                    if kind == "event":
+                        name = message["event"]
+                        if name == "thread.message.delta":
+                            parts.append(message["data"]["delta"]["content"][0]["text"]["value"])
+                            result.times.append(t)
+                        elif name in ("thread.run.failed", "thread.run.expired", "thread.run.cancelled"):
+                            result.error = f"{name}: {message['data'].get('last_error')}"
+                    elif kind == "done":
+                        done = True
+                        break
+                    elif kind == "error":
+                        result.error = f"error frame: {message.get('error')}"
+                        break
+    except Exception as exc:  # noqa: BLE001 - any failure is this stream's error
+        result.error = f"{type(exc).__name__}: {exc}"
+    return _finish(result, parts, tokens, started, time.perf_counter(), done)

@@ -1,0 +1,19 @@
+"""The chat UI's routes (mounted at the root by entities_project.urls)."""
+
+from django.conf import settings
+from django.urls import path
+
+from conversations import ui_views
+
+urlpatterns = [
+    path("", ui_views.chat_index, name="chat"),
+    path("c/<str:thread_id>", ui_views.chat_index, name="chat-thread"),
+    path("login/", ui_views.LoginView.as_view(), name="login"),
+    path("logout/", ui_views.LogoutView.as_view(), name="logout"),
+    path("ui/functions", ui_views.function_list, name="ui-functions"),
+]
+
+# Static files are the project's to serve (no whitenoise, no CDN), DEBUG or not — unless
+# STATIC_URL points at another host, which then serves them.
+if settings.STATIC_URL.startswith("/"):
+    urlpatterns.append(path(f"{settings.STATIC_URL.strip('/')}/<path:path>", ui_views.static_file, name="static"))

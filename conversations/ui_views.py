@@ -1,0 +1,111 @@
+"""The chat UI: sign-in and sign-out, the page itself, and what its script needs from Django.
+
+The page is static HTML plus ES modules (static/chat/); everything it shows comes from
+/v1 (REST, session cookie + CSRF header) and /ws/threads/<id>/ (docs/ui.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.http import Http404, JsonResponse
+from django.shortcuts import render
+from django.utils.cache import patch_cache_control
+from django.views.decorators.http import require_GET
+from django.views.static import serve
+
+from conversations.selectors import thread_get_for_user
+from entities_project.errors import NotFound
+from inference.registry import function_tool_definition, registered_functions
+
+# Defence in depth under the sanitiser: no inline script or handler can run on these pages,
+# and nothing (images included) loads from another origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self' {ws_origins}; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def _with_csp(request, response):
+    host = request.get_host()
+    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(ws_origins=f"ws://{host} wss://{host}")
+    return response
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def render_to_response(self, context, **kwargs):
+        return _with_csp(self.request, super().render_to_response(context, **kwargs))
+
+
+class LogoutView(auth_views.LogoutView):
+    """POST only (Django's rule): a link or an image cannot sign anyone out."""
+
+
+@login_required
+@require_GET
+def chat_index(request, thread_id: str | None = None):
+    """The chat page; `/c/<thread_id>` opens that thread (404 unless it is the user's)."""
+    if thread_id is not None:
+        try:
+            thread_get_for_user(user=request.user, thread_id=thread_id)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+    config = {
+        "username": request.user.get_username(),
+        "threadId": thread_id,
+        "apiBase": "/v1",
+        "functionsUrl": "/ui/functions",
+        "wsPath": "/ws/threads/",
+        "defaultInference": settings.ENTITIES_DEFAULT_INFERENCE,
+        "defaultModel": settings.ENTITIES_DEFAULT_MODEL,
+    }
+    response = render(request, "chat/index.html", {"config": config})
+    patch_cache_control(response, no_store=True)
+    return _with_csp(request, response)
+
+
+@require_GET
+def function_list(request):
+    """The registered server-side functions, as assistant `tools` entries (for the editor)."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": {"message": "Sign in first.", "type": "invalid_request_error",
+                                       "param": None, "code": "unauthenticated"}}, status=401)
+    data = [function_tool_definition(spec) for spec in registered_functions()]
+    return JsonResponse({"object": "list", "data": data})
+
+
+@require_GET
+def static_file(request, path: str):
+    """Serve static files with DEBUG off too: from STATIC_ROOT after collectstatic, else from
+    the finders (static/ and the apps). Revalidated on every load (304s are cheap), since
+    the names carry no content hash."""
+    root = Path(settings.STATIC_ROOT) if settings.STATIC_ROOT else None
+    if root is not None and (root / path).is_file() and _inside(root, root / path):
+        document_root = root
+    else:
+        found = finders.find(path)
+        if not found:
+            raise Http404("No such static file.")
+        found = Path(found)
+        document_root = found.parents[len(Path(path).parts) - 1]
+    response = serve(request, path, document_root=str(document_root))
+    if path.endswith(".mjs"):
+        response["Content-Type"] = "text/javascript"
+    patch_cache_control(response, public=True, no_cache=True)
+    return response
+
+
+def _inside(root: Path, candidate: Path) -> bool:
+    try:
+        candidate.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True

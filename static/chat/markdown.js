@@ -1,0 +1,102 @@
+// Markdown → sanitised DOM. Model and user text are untrusted alike:
+//  1. marked parses Markdown, but raw HTML in the text is rendered as literal text (a
+//     chat shows what was typed; nobody expects `<b>` from a model to turn bold);
+//  2. DOMPurify then sanitises whatever marked produced (second line of defence: no
+//     script, handlers, styles, forms, frames or images survive);
+//  3. the page's Content-Security-Policy forbids inline script on top of that.
+// Code blocks are highlighted by highlight.js (which escapes the code it colours) and get a
+// copy button built with DOM calls, after sanitising.
+
+import { Marked } from "../vendor/marked/marked.esm.js";
+import DOMPurify from "../vendor/dompurify/purify.es.mjs";
+import hljs from "../vendor/highlightjs/highlight.min.js";
+import { copyButton, h } from "./dom.js";
+
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+
+function parser(breaks) {
+  return new Marked({
+    gfm: true,
+    breaks,
+    renderer: {
+      html: ({ text }) => escapeHtml(text),
+      // Remote images in a reply can leak the conversation through their URL (a known
+      // prompt-injection trick), so an image becomes a plain link the user may follow.
+      image: ({ href, text }) => `<a href="${escapeHtml(href || "")}">🖼 ${escapeHtml(text || href || "image")}</a>`,
+    },
+  });
+}
+
+const PARSERS = { assistant: parser(false), user: parser(true) };
+
+const PURIFY = {
+  USE_PROFILES: { html: true },
+  FORBID_TAGS: ["style", "img", "svg", "math", "form", "input", "button", "textarea", "select", "option",
+    "iframe", "object", "embed", "video", "audio", "source", "picture", "link", "meta", "base"],
+  FORBID_ATTR: ["style", "srcset", "id", "name"],
+  ALLOW_DATA_ATTR: false,
+  RETURN_DOM_FRAGMENT: true,
+};
+
+DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+  if (node.tagName === "A") {
+    node.setAttribute("target", "_blank");
+    node.setAttribute("rel", "noopener noreferrer nofollow");
+  }
+});
+
+hljs.configure({ ignoreUnescapedHTML: true });
+
+/** Replace ``el``'s children with ``text`` rendered as sanitised Markdown. */
+export function renderMarkdown(el, text, { role = "assistant" } = {}) {
+  const html = (PARSERS[role] || PARSERS.assistant).parse(text || "");
+  const fragment = DOMPurify.sanitize(html, PURIFY);
+  enhanceCodeBlocks(fragment);
+  el.replaceChildren(fragment);
+}
+
+function enhanceCodeBlocks(root) {
+  for (const pre of Array.from(root.querySelectorAll("pre"))) {
+    const code = pre.querySelector("code");
+    if (!code) continue;
+    const source = code.textContent;
+    const declared = /(?:^|\s)language-([\w+#.-]+)/.exec(code.className || "");
+    let language = declared && hljs.getLanguage(declared[1]) ? declared[1] : null;
+    try {
+      const result = language ? hljs.highlight(source, { language, ignoreIllegals: true }) : hljs.highlightAuto(source);
+      language = language || result.language || "";
+      code.innerHTML = result.value; // highlight.js output: the code escaped, wrapped in spans
+    } catch {
+      code.textContent = source;
+    }
+    code.className = `hljs${language ? ` language-${language}` : ""}`;
+    const head = h("div", { class: "code-head" },
+      h("span", { class: "code-lang", text: declared ? declared[1] : language || "code" }),
+      copyButton(() => source, { label: "Copy code", className: "copy-code" }));
+    const block = h("div", { class: "code-block" }, head);
+    pre.replaceWith(block);
+    block.append(pre);
+  }
+}
+
+/** Pretty JSON when ``text`` is JSON, else the text itself. */
+export function prettyJson(text) {
+  if (typeof text !== "string" || !text.trim()) return text ?? "";
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+/** A highlighted, read-only code view for tool arguments, outputs and interpreter input. */
+export function codeView(text, language) {
+  const code = h("code", { class: "hljs" });
+  try {
+    code.innerHTML = hljs.highlight(text || "", { language, ignoreIllegals: true }).value;
+  } catch {
+    code.textContent = text || "";
+  }
+  return h("pre", { class: "tool-pre" }, code);
+}

@@ -1,0 +1,141 @@
+"""Entities (or any ASGI app) as a real server process, for tests that kill and restart one.
+
+    with EntitiesProcess(env=test_database_env()) as server:   # waits for /healthz
+        client = openai.OpenAI(base_url=server.v1, api_key=...)
+        server.kill()                                          # SIGKILL: no cleanup at all
+
+The process runs `python -m uvicorn <app> --port P` on a free loopback port with the
+given environment on top of this one; its output goes to a log file that `output()`
+reads back for failure messages.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from testsupport.live import free_port
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 10.0
+
+
+def test_database_env() -> dict[str, str]:
+    """DATABASE_URL (and SECRET_KEY) for a process that must share the pytest test database.
+
+    Call it during a test that has the database (``transactional_db``): the settings then
+    name the test database, a file for SQLite, ``test_<name>`` on PostgreSQL.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    db = settings.DATABASES["default"]
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{db['NAME']}"
+    elif connection.vendor == "postgresql":
+        from urllib.parse import quote
+
+        auth = quote(db.get("USER") or "", safe="")
+        if db.get("PASSWORD"):
+            auth += ":" + quote(db["PASSWORD"], safe="")
+        host = db.get("HOST") or "localhost"
+        port = f":{db['PORT']}" if db.get("PORT") else ""
+        url = f"postgres://{auth + '@' if auth else ''}{host}{port}/{quote(db['NAME'], safe='')}"
+    else:
+        raise NotImplementedError(f"no subprocess DATABASE_URL for {connection.vendor}")
+    return {"DATABASE_URL": url, "SECRET_KEY": settings.SECRET_KEY}
+
+
+class ServerProcess:
+    """An ASGI app under uvicorn in a child process; `app` is "module:attribute"."""
+
+    def __init__(self, app: str, *, env: dict[str, str] | None = None, port: int | None = None,
+                 health_path: str = "/healthz", args: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.health_path = health_path
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.args = args
+        self.process: subprocess.Popen | None = None
+        self._log = tempfile.NamedTemporaryFile(prefix=f"server-{self.port}-", suffix=".log", delete=False)
+
+    @property
+    def v1(self) -> str:
+        return self.url + "/v1"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self, timeout: float = START_TIMEOUT) -> "ServerProcess":
+        """Start the process and return once `health_path` answers 200."""
+        command = [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1", "--port", str(self.port),
+                   "--log-level", "warning", *self.args]
+        self.process = subprocess.Popen(command, cwd=BASE_DIR, env=self.env, stdout=self._log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.app} exited with {self.process.returncode} before it served:\n{self.output()}")
+            try:
+                if httpx.get(self.url + self.health_path, timeout=1.0).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.kill()
+                raise RuntimeError(f"{self.app} did not answer {self.health_path} within {timeout:g} s:\n{self.output()}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up (a crash, the OOM killer)."""
+        self._signal(signal.SIGKILL)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """SIGTERM (a graceful shutdown), then SIGKILL if it does not exit in time."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def _signal(self, sig: int) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        self.process.wait(STOP_TIMEOUT)
+
+    def output(self) -> str:
+        """What the process printed so far (its last 4,000 characters)."""
+        self._log.flush()
+        return Path(self._log.name).read_text(errors="replace")[-4000:]
+
+    def close(self) -> None:
+        self.stop()
+        self._log.close()
+        Path(self._log.name).unlink(missing_ok=True)
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class EntitiesProcess(ServerProcess):
+    """Entities' ASGI application (HTTP, WebSocket and the run engine) in a child process."""
+
+    def __init__(self, *, env: dict[str, str] | None = None, port: int | None = None) -> None:
+        defaults = {"DEBUG": "0", "ENTITIES_ALLOW_EPHEMERAL_SECRET": "1"}
+        super().__init__("entities_project.asgi:application", env={**defaults, **(env or {})}, port=port)
