@@ -67,7 +67,8 @@ class Connection:
             raise
 
     async def _request(self, method, path, body, headers, on_data) -> Response:
-        if self.writer is None:
+        reused = self.writer is not None
+        if not reused:
             await self._open()
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         for name, value in {**self.default_headers, **(headers or {})}.items():
@@ -75,10 +76,22 @@ class Connection:
         if body is not None:
             lines.append(f"Content-Length: {len(body)}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        request = head + body if body else head
         sent_at = time.perf_counter()
-        self.writer.write(head + body if body else head)
+        self.writer.write(request)
+        try:
+            raw = await self.reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            if not reused:
+                raise
+            # The server closed this idle keep-alive connection before reading the request
+            # (uvicorn's keep-alive timeout is 5 s): nothing was processed; send it again.
+            await self.close()
+            await self._open()
+            sent_at = time.perf_counter()
+            self.writer.write(request)
+            raw = await self.reader.readuntil(b"\r\n\r\n")
         reader = self.reader
-        raw = await reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = raw[:-4].decode("latin-1").split("\r\n")
         parts = status_line.split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/1."):

@@ -188,7 +188,10 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
     # -- channel-layer messages ------------------------------------------------------------
     async def thread_run(self, message) -> None:
         """A run started or ended on this thread (possibly from another tab or process)."""
-        run_id = message.get("run_id", "")
-        await self.send_json({"type": "thread.run", "run_id": run_id, "status": message.get("status")})
-        if message.get("status") in ("queued", "in_progress") and run_id not in self.relays:
+        run_id, seq = message.get("run_id", ""), message.get("seq", 0)
+        await self.send_json({"type": "thread.run", "run_id": run_id, "status": message.get("status"), "seq": seq})
+        # Relay a run this socket has not sent up to ``seq`` yet: a new one, or one continued
+        # elsewhere (tool outputs from another tab). A late notice about a segment already
+        # relayed is only passed on. While a relay runs, _relay() is a no-op.
+        if message.get("status") in ("queued", "in_progress") and seq > self.last_seq.get(run_id, 0):
             self._relay(run_id, 0)

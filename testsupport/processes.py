@@ -4,9 +4,10 @@
         client = openai.OpenAI(base_url=server.v1, api_key=...)
         server.kill()                                          # SIGKILL: no cleanup at all
 
-The process runs `python -m uvicorn <app> --port P` on a free loopback port with the
-given environment on top of this one; its output goes to a log file that `output()`
-reads back for failure messages.
+`EntitiesProcess` runs `python -m uvicorn entities_project.asgi:application --port P` on
+a free loopback port with the given environment on top of this one; `ServerProcess` runs
+any command that serves a health URL. Output goes to a log file that `output()` reads
+back for failure messages.
 """
 
 from __future__ import annotations
@@ -54,19 +55,33 @@ def test_database_env() -> dict[str, str]:
     return {"DATABASE_URL": url, "SECRET_KEY": settings.SECRET_KEY}
 
 
-class ServerProcess:
-    """An ASGI app under uvicorn in a child process; `app` is "module:attribute"."""
+def uvicorn_command(app: str, port: int) -> list[str]:
+    """`python -m uvicorn app` on 127.0.0.1:port (lifespan on: Entities binds its engine there)."""
+    return [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
 
-    def __init__(self, app: str, *, env: dict[str, str] | None = None, port: int | None = None,
-                 health_path: str = "/healthz", args: tuple[str, ...] = ()) -> None:
-        self.app = app
-        self.port = port or free_port()
+
+class ServerProcess:
+    """A server in a child process: ``command`` must make it listen on ``port``.
+
+    ``ServerProcess.uvicorn("module:app", ...)`` builds the command for an ASGI app.
+    """
+
+    def __init__(self, command: list[str], *, port: int, env: dict[str, str] | None = None,
+                 health_path: str = "/healthz", start_timeout: float = START_TIMEOUT) -> None:
+        self.command = command
+        self.port = port
         self.url = f"http://127.0.0.1:{self.port}"
         self.health_path = health_path
+        self.start_timeout = start_timeout
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.args = args
         self.process: subprocess.Popen | None = None
         self._log = tempfile.NamedTemporaryFile(prefix=f"server-{self.port}-", suffix=".log", delete=False)
+
+    @classmethod
+    def uvicorn(cls, app: str, *, env: dict[str, str] | None = None, port: int | None = None,
+                **kwargs) -> "ServerProcess":
+        port = port or free_port()
+        return cls(uvicorn_command(app, port), port=port, env=env, **kwargs)
 
     @property
     def v1(self) -> str:
@@ -76,16 +91,15 @@ class ServerProcess:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    def start(self, timeout: float = START_TIMEOUT) -> "ServerProcess":
+    def start(self) -> "ServerProcess":
         """Start the process and return once `health_path` answers 200."""
-        command = [sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1", "--port", str(self.port),
-                   "--log-level", "warning", *self.args]
-        self.process = subprocess.Popen(command, cwd=BASE_DIR, env=self.env, stdout=self._log,
+        self.process = subprocess.Popen(self.command, cwd=BASE_DIR, env=self.env, stdout=self._log,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        timeout = self.start_timeout
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.app} exited with {self.process.returncode} before it served:\n{self.output()}")
+                raise RuntimeError(f"{self.command[1:4]} exited with {self.process.returncode} before it served:\n{self.output()}")
             try:
                 if httpx.get(self.url + self.health_path, timeout=1.0).status_code == 200:
                     return self
@@ -93,7 +107,7 @@ class ServerProcess:
                 pass
             if time.monotonic() > deadline:
                 self.kill()
-                raise RuntimeError(f"{self.app} did not answer {self.health_path} within {timeout:g} s:\n{self.output()}")
+                raise RuntimeError(f"{self.command[1:4]} did not answer {self.health_path} within {timeout:g} s:\n{self.output()}")
             time.sleep(0.05)
 
     def kill(self) -> None:
@@ -137,5 +151,6 @@ class EntitiesProcess(ServerProcess):
     """Entities' ASGI application (HTTP, WebSocket and the run engine) in a child process."""
 
     def __init__(self, *, env: dict[str, str] | None = None, port: int | None = None) -> None:
-        defaults = {"DEBUG": "0", "ENTITIES_ALLOW_EPHEMERAL_SECRET": "1"}
-        super().__init__("entities_project.asgi:application", env={**defaults, **(env or {})}, port=port)
+        port = port or free_port()
+        super().__init__(uvicorn_command("entities_project.asgi:application", port), port=port,
+                         env={"DEBUG": "0", **(env or {})})

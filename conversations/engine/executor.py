@@ -144,19 +144,21 @@ class RunExecutor:
         available = getattr(backend, "available_functions", None) or {}
 
         while True:
+            # Checked before each model turn after a tool round, so a run continued after the
+            # client's outputs (requires_action) counts its earlier rounds and tokens too.
+            if self.run.tool_rounds >= settings.ENTITIES_MAX_TOOL_ROUNDS:
+                raise RunFailed(
+                    f"The model kept calling tools for {self.run.tool_rounds} rounds; the limit is "
+                    f"ENTITIES_MAX_TOOL_ROUNDS={settings.ENTITIES_MAX_TOOL_ROUNDS}. The run was stopped.")
+            if self.run.tool_rounds and self.usage["total_tokens"] > settings.ENTITIES_MAX_RUN_TOKENS:
+                await self._finish("incomplete", incomplete={"reason": "max_completion_tokens"})
+                return
             request = await db(build_chat_request, self.run, backend_model=backend_model)
             turn = await self._model_turn(backend, request)
             if turn.calls:
+                self.run.tool_rounds += 1  # before a pause too: require_action stores the count
                 paused = await self._tool_calls(turn, available)
                 if paused:
-                    return
-                self.run.tool_rounds += 1
-                if self.run.tool_rounds >= settings.ENTITIES_MAX_TOOL_ROUNDS:
-                    raise RunFailed(
-                        f"The model kept calling tools for {self.run.tool_rounds} rounds; the limit is "
-                        f"ENTITIES_MAX_TOOL_ROUNDS={settings.ENTITIES_MAX_TOOL_ROUNDS}. The run was stopped.")
-                if self.usage["total_tokens"] > settings.ENTITIES_MAX_RUN_TOKENS:
-                    await self._finish("incomplete", incomplete={"reason": "max_completion_tokens"})
                     return
                 continue
             if turn.finish == "length":

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 BATCH_WINDOW_SECONDS = 0.025
 BATCH_MAX_EVENTS = 64
+# Run events announced to the thread's group; not step events, whose status is the step's.
+THREAD_NOTICE_EVENTS = frozenset(f"thread.run.{status}" for status in (
+    "created", "in_progress", "requires_action", "completed", "failed", "cancelled", "expired", "incomplete"))
 LIFECYCLE_PREFIXES = ("thread.run.", "thread.message.created", "thread.message.completed", "thread.message.incomplete")
 
 
@@ -115,23 +118,22 @@ def attach_fanout(runtime: "Runtime", stream: "RunStream") -> None:
             fanout.add(event)
             if stream.closed:
                 fanout.flush()
-        name = event[1]
-        if name in ("thread.run.created", "thread.run.in_progress") or (
-            name.startswith("thread.run.") and name.split(".")[-1] in
-            ("completed", "failed", "cancelled", "expired", "incomplete", "requires_action")
-        ):
+        if event[1] in THREAD_NOTICE_EVENTS:
             data = event[2]
-            runtime.loop.create_task(_thread_notice(data.get("thread_id", ""), stream.run_id, data.get("status", "")))
+            runtime.loop.create_task(_thread_notice(data.get("thread_id", ""), stream.run_id, data.get("status", ""),
+                                                    event[0]))
 
     stream.on_append = on_append
 
 
-async def _thread_notice(thread_id: str, run_id: str, status: str) -> None:
+async def _thread_notice(thread_id: str, run_id: str, status: str, seq: int) -> None:
     if not thread_id:
         return
     try:
+        # ``seq`` lets a watcher tell a new segment (a run continued elsewhere) from a
+        # late notice about one it already relayed.
         await get_channel_layer().group_send(thread_group(thread_id), {"type": "thread.run", "run_id": run_id,
-                                                                        "status": status})
+                                                                        "status": status, "seq": seq})
     except Exception:  # noqa: BLE001
         log.debug("thread notice for %s not sent", run_id, exc_info=True)
 

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 OWNER_LOST_ERROR = (
     "The server process running this run stopped before it finished (its lease expired). "
-    "What the model had written so far is kept; start a new run to continue."
+    "The reply it was writing was not saved (text is stored when a message ends); start a new run to continue."
 )
 QUEUED_GRACE_SECONDS = 5.0
 

@@ -50,6 +50,7 @@ def test_it_fails_a_run_whose_server_process_was_killed_mid_reply(transactional_
     assert [(m.role, m.status) for m in messages] == [("user", "completed"), ("assistant", "incomplete")]
     assert text_of(messages[0]) == "Tell me everything."
     assert messages[1].incomplete_details.reason == "run_failed"
+    assert messages[1].content == []  # text is stored when a message ends; this one never did
     assert len(fake_openai.requests) == 1  # nobody silently restarted the reply
 
 
@@ -138,3 +139,41 @@ def test_it_expires_a_queued_run_past_its_expiry(live_entities, sdk, alice):
     ended = wait_for(sdk, run, TERMINAL)
 
     assert ended.status == "expired"
+
+
+def test_it_expires_a_run_still_streaming_past_its_expiry(live_entities, sdk, cloud):
+    cloud.push(Reply(words("tick " * 200), delay=0.02))
+    with override_settings(ENTITIES_RUN_EXPIRES_SECONDS=1):
+        assistant = sdk.beta.assistants.create(model="cloud/fake-model")
+        thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "Count."}])
+        run = sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+
+        ended = wait_for(sdk, run, TERMINAL, timeout=6)
+
+    assert ended.status == "expired"
+    reply = Message.objects.get(run_id=run.id)
+    assert (reply.status, reply.incomplete_details) == ("incomplete", {"reason": "run_expired"})
+    assert reply.text().startswith("tick")
+    assert cloud.wait_for_disconnect(timeout=2)
+
+
+@pytest.mark.slow
+def test_it_cancels_a_run_executing_in_another_process(live_entities, sdk, alice, fake_openai):
+    fake_openai.push(Reply(words("slowly " * 200), delay=0.05))
+    env = {**test_database_env(), "ENTITIES_RUN_LEASE_SECONDS": "2", "OPENAI_BASE_URL": fake_openai.url,
+           "OPENAI_API_KEY": "test"}
+    with EntitiesProcess(env=env) as other:
+        remote = openai.OpenAI(base_url=other.v1, api_key=alice.api_key, max_retries=0, timeout=10)
+        assistant = remote.beta.assistants.create(model="cloud/fake-model")
+        thread = remote.beta.threads.create(messages=[{"role": "user", "content": "Go on."}])
+        run = remote.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+        wait_until(lambda: Message.objects.filter(run_id=run.id).exists(), what="the reply streaming")
+
+        # Cancelled through this process; the run lives in the other one.
+        assert sdk.beta.threads.runs.cancel(run.id, thread_id=thread.id).status == "cancelling"
+        ended = wait_for(sdk, run, TERMINAL, timeout=8)
+
+        assert ended.status == "cancelled"
+        assert fake_openai.wait_for_disconnect(timeout=3)
+        reply = remote.beta.threads.messages.list(thread_id=thread.id, run_id=run.id).data[0]
+        assert reply.status == "incomplete" and text_of(reply).startswith("slowly")

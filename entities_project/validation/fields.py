@@ -16,6 +16,8 @@ NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 METADATA_MAX_PAIRS = 16
 METADATA_KEY_MAX = 64
 METADATA_VALUE_MAX = 512
+# Every integer the API takes (token limits, message counts) is stored in a 32-bit column.
+INTEGER_MAX = 2**31 - 1
 
 
 def join(path: str, key: str | int) -> str:
@@ -107,14 +109,14 @@ def number(value: Any, path: str, *, minimum: float, maximum: float, nullable: b
     return float(value)
 
 
-def integer(value: Any, path: str, *, minimum: int, maximum: int | None = None, nullable: bool = True) -> int | None:
+def integer(value: Any, path: str, *, minimum: int, maximum: int = INTEGER_MAX, nullable: bool = True) -> int | None:
     if value is None and nullable:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid_type(path, "an integer", value)
     if value < minimum:
         raise invalid_value(path, f"integer below minimum value. Expected a value >= {minimum}, but got {value} instead.")
-    if maximum is not None and value > maximum:
+    if value > maximum:
         raise invalid_value(path, f"integer above maximum value. Expected a value <= {maximum}, but got {value} instead.")
     return value
 

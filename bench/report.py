@@ -1,0 +1,399 @@
+"""Results on disk: results.json, results.md (tables and the targets) and results.png."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from bench.stack import ROOT
+
+PACKAGES = ("Django", "channels", "channels-redis", "uvicorn", "uvloop", "httptools", "daphne", "Twisted", "httpx",
+            "openai", "websockets", "psycopg")
+
+# (key, description, target, comparison) — every target of the issue, reported as measured.
+TARGETS = [
+    ("ttft_p50", "Added TTFT p50, one stream (C − A)", 15.0, "ms"),
+    ("ttft_p99", "Added TTFT p99, one stream (C − A)", 50.0, "ms"),
+    ("itl_p50", "Added inter-token time p50, one stream at 100 tok/s", 2.0, "ms"),
+    ("streams_500", "500 streams at 20 tok/s: no errors and added ITL p99 ≤ 50 ms", 50.0, "ms"),
+    ("streams_1000", "Stretch: 1,000 streams at 20 tok/s, same bar", 50.0, "ms"),
+    ("cpu_per_token", "CPU per streamed token, Entities process(es)", 100.0, "µs"),
+    ("writes_per_token", "DB writes per token (2,000- vs 20-token reply)", 0.0, "writes"),
+    ("writes_per_run", "DB writes per simple run (20-token reply)", 12.0, "writes"),
+    ("list_rps", "Message list requests/s", 400.0, "req/s"),
+    ("ws_idle_kib", "RSS per idle WebSocket", 100.0, "KiB"),
+]
+
+
+def machine_info() -> dict:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
+            "python": platform.python_version(), "versions": versions, "git": _git()}
+
+
+def _git() -> dict:
+    def run(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+
+    return {"sha": run("rev-parse", "HEAD"), "dirty": bool(run("status", "--porcelain", "--untracked-files=no"))}
+
+
+# -- the verdicts --------------------------------------------------------------------------
+def _get(data: dict, *path, default=None):
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return default
+        data = data[key]
+    return data
+
+
+def headline_step(results: dict) -> str | None:
+    steps = _get(results, "scenarios", "ladder", "steps", default={}) or {}
+    if "500" in steps:
+        return "500"
+    return max(steps, key=int) if steps else None
+
+
+def verdicts(results: dict) -> list[dict]:
+    s = results.get("scenarios", {})
+    c = _get(s, "single", "targets", "C", default={}) or {}
+    steps = _get(s, "ladder", "steps", default={}) or {}
+    measured: dict[str, tuple] = {}
+    measured["ttft_p50"] = (_get(c, "added_ttft_ms", "p50_rounds"), None)
+    measured["ttft_p99"] = (_get(c, "added_ttft_ms", "p99"), None)
+    measured["itl_p50"] = (_get(c, "added_itl_ms", "p50"), None)
+    for key, n in (("streams_500", "500"), ("streams_1000", "1000")):
+        step = _get(steps, n, "C")
+        if step is None:
+            measured[key] = (None, "not run" if n not in steps else "no data")
+        else:
+            added = _get(step, "added_itl_ms", "p99")
+            ok = step["success_rate"] == 1.0
+            note = f"success {100 * step['success_rate']:.1f}% ({step['failed']} failed)"
+            measured[key] = (added, note, ok)
+    top = headline_step(results)
+    cpu = _get(steps, top, "C", "cpu_us_per_token", "server") if top else None
+    measured["cpu_per_token"] = (cpu, f"at N={top}" if top else None)
+    db = _get(s, "db", "variants", default={}) or {}
+    if db:
+        worst = max(db.values(), key=lambda v: v.get("writes_per_token", 0))
+        short = max(v["runs"][min(v["runs"], key=int)]["writes"] for v in db.values())
+        names = ", ".join(db)
+        measured["writes_per_token"] = (worst.get("writes_per_token"), names)
+        measured["writes_per_run"] = (short, names)
+    crud = _get(s, "crud", "alone", default={}) or {}
+    lists = [v["rps"] for k, v in crud.items() if k.startswith("list_messages") and v.get("rps")]
+    measured["list_rps"] = (max(lists) if lists else None, "best of c=16, c=64")
+    ws = _get(s, "ws", results.get("meta", {}).get("server", "uvicorn"), default={}) or {}
+    measured["ws_idle_kib"] = (ws.get("kib_per_socket"), f"{ws.get('opened', 0)} sockets")
+    rows = []
+    for key, text, target, unit in TARGETS:
+        value, note, *extra = measured.get(key, (None, None))
+        if value is None:
+            passed = None
+        elif key == "list_rps":
+            passed = value >= target
+        else:
+            passed = value <= target + 1e-9
+        if extra and passed is not None:
+            passed = passed and extra[0]
+        rows.append({"key": key, "metric": text, "target": target, "unit": unit, "measured": value, "note": note,
+                     "met": passed})
+    return rows
+
+
+# -- markdown ----------------------------------------------------------------------------
+def _f(value, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def markdown(results: dict) -> str:
+    meta = results.get("meta", {})
+    machine = meta.get("machine", {})
+    s = results.get("scenarios", {})
+    lines = [f"# Entities benchmark — {meta.get('started', '')}", ""]
+    v = machine.get("versions", {})
+    lines += [
+        f"- mode: **{meta.get('mode')}**, Entities server **{meta.get('server')}**"
+        f"{' (quick)' if meta.get('quick') else ''}; git {machine.get('git', {}).get('sha', '')[:12]}"
+        f"{' (dirty tree)' if machine.get('git', {}).get('dirty') else ''}",
+        f"- machine: {machine.get('cpus')} × {machine.get('cpu_model')}, kernel {machine.get('kernel')}, "
+        f"Python {machine.get('python')}, Django {v.get('Django')}, channels {v.get('channels')}, "
+        f"uvicorn {v.get('uvicorn')} (uvloop {v.get('uvloop')}, httptools {v.get('httptools')}), daphne {v.get('daphne')}, "
+        f"httpx {v.get('httpx')}, openai {v.get('openai')}",
+        "- everything (client, fake model server, proxy, Entities, database) shares these cores: "
+        "no pinning is possible on 2 CPUs, so client and fake CPU are reported next to Entities'.",
+    ]
+    for name, argv in (meta.get("commands") or {}).items():
+        if name.startswith("entities-"):
+            lines.append(f"- `{name}`: `{' '.join(argv)}`")
+    lines += ["", "## Targets", "", "| metric | target | measured | note | met |", "|---|---|---|---|---|"]
+    for row in verdicts(results):
+        met = {True: "yes", False: "**no**", None: "–"}[row["met"]]
+        bound = "≥" if row["key"] == "list_rps" else "≤"
+        lines.append(f"| {row['metric']} | {bound} {_f(row['target'])} {row['unit']} | {_f(row['measured'], 2)} "
+                     f"{row['unit']} | {row['note'] or ''} | {met} |")
+
+    single = s.get("single")
+    if single and "targets" in single:
+        p = single["params"]
+        lines += ["", f"## S1 one stream ({single['rounds']} rounds × {single['round_size']} per target; "
+                      f"{p['tokens']} tokens, ITL {p['itl_ms']:g} ms, TTFT 0 at the fake)", "",
+                  f"Client: {single['client']}. p50 = median of round medians; p95/p99 pooled. "
+                  f"Entities' own `entities_overhead_seconds` mean over the same C runs: "
+                  f"{_f(single.get('entities_overhead_metric_mean_ms'), 2)} ms. Other processes on the machine "
+                  f"used {_f(single.get('others_pct'), 0)}% of a core meanwhile.", "",
+                  "| target | ok | TTFT p50 | p95 | p99 | added TTFT p50 | p95 | p99 | ITL p50 | ITL p99 | added ITL p50 | p99 | total p50 |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for key, t in single["targets"].items():
+            a = t.get("added_ttft_ms", {})
+            ai = t.get("added_itl_ms", {})
+            lines.append(
+                f"| {key}: {t['label']} | {t['ok']}/{t['runs']} | {_f(t['ttft_ms']['p50_rounds'], 2)} | "
+                f"{_f(t['ttft_ms']['p95'], 2)} | {_f(t['ttft_ms']['p99'], 2)} | {_f(a.get('p50_rounds'), 2)} | "
+                f"{_f(a.get('p95'), 2)} | {_f(a.get('p99'), 2)} | {_f(t['itl_ms']['p50'], 2)} | {_f(t['itl_ms']['p99'], 2)} | "
+                f"{_f(ai.get('p50'), 2)} | {_f(ai.get('p99'), 2)} | {_f(t['total_ms']['p50_rounds'], 1)} |")
+        lines.append("")
+        lines.append("All times in ms.")
+
+    thr = s.get("throughput")
+    if thr and "targets" in thr:
+        lines += ["", f"## S2 one stream, {thr['params']['tokens']} tokens as fast as the fake sends", "",
+                  "| target | ok | tokens/s p50 | vs direct | server CPU µs/token |", "|---|---|---|---|---|"]
+        for key, t in thr["targets"].items():
+            lines.append(f"| {key}: {t['label']} | {t['ok']}/{t['runs']} | {_f(t['tokens_per_s']['p50'], 0)} | "
+                         f"{_f(t['rate_vs_direct'], 2)} | {_f(t['server_cpu_us_per_token'], 1)} |")
+
+    ladder = s.get("ladder")
+    if ladder and "steps" in ladder:
+        p = ladder["params"]
+        lines += ["", f"## S3 concurrency ladder ({p['tokens']} tokens per stream at {1000 / p['itl_ms']:g} tok/s, "
+                      f"fake TTFT {p['ttft_ms']:g} ms, streams started at {ladder['ramp_per_s']:g}/s, "
+                      f"{ladder['rounds']} round(s), medians over rounds)", "",
+                  "| N | target | success | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | added ITL p99 | tokens/s | "
+                  "µs CPU/token: server | fake | client | CPU %: server | fake | client | others | peak RSS server MB | client lag p99 ms |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for n, by in ladder["steps"].items():
+            for key, t in by.items():
+                cpu, pct = t["cpu_us_per_token"], t["cpu_pct"]
+                lines.append(
+                    f"| {n} | {key} | {100 * t['success_rate']:.1f}% | {_f(t['ttft_ms']['p50'])} | {_f(t['ttft_ms']['p99'])} | "
+                    f"{_f(t['itl_ms']['p50'])} | {_f(t['itl_ms']['p99'])} | {_f(_get(t, 'added_itl_ms', 'p99'))} | "
+                    f"{_f(t['tokens_per_s'], 0)} | {_f(cpu.get('server'))} | {_f(cpu.get('fakeoai'))} | {_f(cpu.get('client'))} | "
+                    f"{_f(pct.get('server'), 0)} | {_f(pct.get('fakeoai'), 0)} | {_f(pct.get('client'), 0)} | "
+                    f"{_f(t.get('others_pct'), 0)} | "
+                    f"{_f(t['peak_rss_mb'].get('server'), 0)} | {_f(t['client_loop_lag_ms']['p99'])} |")
+        failed = [(n, k, t["errors"]) for n, by in ladder["steps"].items() for k, t in by.items() if t["errors"]]
+        if failed:
+            lines += ["", "Errors seen (first few per step):", ""]
+            for n, k, errors in failed:
+                lines.append(f"- N={n} {k}: " + "; ".join(f"`{e[:160]}`" for e in errors[:3]))
+
+    head = s.get("headroom")
+    if head and "max" in head:
+        lines += ["", "## Fake model server headroom (measured directly, client only counting events)", "",
+                  f"- max: **{_f(head['max']['chunks_per_s'], 0)} chunks/s** with {head['max']['streams']} streams "
+                  f"(fake CPU {_f(head['max']['cpu_pct'].get('fakeoai'), 0)}%, client CPU "
+                  f"{_f(head['max']['cpu_pct'].get('client'), 0)}%) = {_f(head['headroom_x'], 1)}× the heaviest "
+                  f"ladder step's {_f(head['scenario_rate_chunks_per_s'], 0)} chunks/s",
+                  f"- at 1× that rate: {_f(head['at_1x']['chunks_per_s'], 0)} chunks/s achieved "
+                  f"({_f(100 * head['at_1x']['achieved_fraction'], 0)}% of wanted); at 5×: "
+                  f"{_f(head['at_5x']['chunks_per_s'], 0)} chunks/s ({_f(100 * head['at_5x']['achieved_fraction'], 0)}% of wanted)"]
+
+    crud = s.get("crud")
+    if crud and "alone" in crud:
+        lines += ["", "## S4/S5 request rates (closed loop, keep-alive)", "",
+                  "| request | load | req/s | p50 ms | p95 ms | p99 ms | errors | server CPU % | others CPU % | p99 vs alone |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for where in ("alone", "under_load"):
+            for name, r in crud.get(where, {}).items():
+                if name == "streams":
+                    continue
+                lat = r["latency_ms"]
+                lines.append(f"| {name} | {where.replace('_', ' ')} | {_f(r['rps'], 0)} | {_f(lat['p50'], 2)} | "
+                             f"{_f(lat['p95'], 2)} | {_f(lat['p99'], 2)} | {r['errors']} | "
+                             f"{_f(r['cpu_pct'].get('server', r['cpu_pct'].get('fakeoai')), 0)} | "
+                             f"{_f(r.get('others_pct'), 0)} | "
+                             f"{_f(r.get('p99_vs_alone'), 2)} |")
+        bg = crud.get("under_load", {}).get("streams")
+        if bg:
+            lines.append(f"\nBackground load: {bg['n']} streams at {1000 / bg['params']['itl_ms']:g} tok/s, "
+                         f"{bg['ok']}/{bg['n']} ok, ITL p99 {_f(bg['itl_ms']['p99'])} ms.")
+
+    db = s.get("db")
+    if db and "variants" in db:
+        lines += ["", "## S6 database work per run (one streamed run, counted end to end)", "",
+                  "| database | reply tokens | SELECT | writes (INSERT+UPDATE+DELETE) | writes by table | rows written (server side) | commits (server side) |",
+                  "|---|---|---|---|---|---|---|"]
+        for kind, variant in db["variants"].items():
+            for tokens, r in variant["runs"].items():
+                pg = r.get("pg_server") or {}
+                tables = ", ".join(f"{k} ×{n}" for k, n in sorted(r["writes_by_table"].items()))
+                lines.append(f"| {kind} | {tokens} | {r['reads']} | {r['writes']} | {tables} | "
+                             f"{_f(pg.get('rows_written'))} | {_f(pg.get('xact_commit'))} |")
+        empty = _get(db, "variants", "postgres", "pg_empty_window")
+        if empty:
+            lines.append(f"\nAn empty PostgreSQL window (the reading itself) counts {empty['xact_commit']} commits and "
+                         f"{empty['rows_written']} rows written.")
+
+    ws = s.get("ws")
+    if ws:
+        lines += ["", "## S7 idle WebSockets", "", "| server | sockets open | KiB RSS per socket | idle CPU % per 1,000 sockets |",
+                  "|---|---|---|---|"]
+        for server, r in ws.items():
+            if isinstance(r, dict) and "sockets" in r:
+                lines.append(f"| {server} | {r['opened']}/{r['sockets']} | {_f(r['kib_per_socket'])} | "
+                             f"{_f(r['idle_cpu_pct_per_1000'], 2)} |")
+
+    comparison = server_comparison(results)
+    if comparison:
+        lines += ["", "## daphne vs uvicorn", ""] + [f"- {line}" for line in comparison]
+
+    prof = s.get("profile")
+    if prof and (prof.get("stream") or prof.get("list")):
+        for part, title in (("stream", "streaming ladder step"), ("list", "message list requests")):
+            entry = prof.get(part) or {}
+            hot = entry.get("hot") or {}
+            if not hot.get("samples"):
+                continue
+            what = f"{entry['n']} streams" if part == "stream" else "16 workers"
+            lines += ["", f"## Profile: {title} (py-spy, {hot['samples']} samples, {what}, {prof['server']})", "",
+                      "| top self time | % | top inclusive, Entities code | % |", "|---|---|---|---|"]
+            selfs, incl = hot["self"][:15], hot["inclusive_project"][:15]
+            for i in range(max(len(selfs), len(incl))):
+                a = selfs[i] if i < len(selfs) else {"function": "", "pct": ""}
+                b = incl[i] if i < len(incl) else {"function": "", "pct": ""}
+                lines.append(f"| `{a['function']}` | {a['pct']} | `{b['function']}` | {b['pct']} |")
+    elif prof:
+        lines += ["", f"## Profile: {prof.get('skipped') or prof.get('error')}"]
+
+    broken = {k: v["error"] for k, v in s.items() if isinstance(v, dict) and v.get("error")}
+    if broken:
+        lines += ["", "## Scenarios that did not complete", ""] + [f"- {k}: `{e[:300]}`" for k, e in broken.items()]
+    return "\n".join(lines) + "\n"
+
+
+def server_comparison(results: dict) -> list[str]:
+    s = results.get("scenarios", {})
+    primary = results.get("meta", {}).get("server", "uvicorn")
+    out = []
+    single = _get(s, "single", "targets", default={}) or {}
+    for key, t in single.items():
+        if key.startswith("C_") and key != "C_ws":
+            mine, theirs = single["C"], t
+            out.append(f"S1 added TTFT p50: {primary} {_f(_get(mine, 'added_ttft_ms', 'p50_rounds'), 2)} ms vs "
+                       f"{key[2:]} {_f(_get(theirs, 'added_ttft_ms', 'p50_rounds'), 2)} ms; p99 "
+                       f"{_f(_get(mine, 'added_ttft_ms', 'p99'), 2)} vs {_f(_get(theirs, 'added_ttft_ms', 'p99'), 2)} ms")
+    for n, by in (_get(s, "ladder", "steps", default={}) or {}).items():
+        for key, t in by.items():
+            if key.startswith("C_"):
+                mine = by["C"]
+                out.append(f"ladder N={n}: {primary} success {100 * mine['success_rate']:.1f}%, ITL p99 "
+                           f"{_f(mine['itl_ms']['p99'])} ms, {_f(mine['cpu_us_per_token'].get('server'))} µs CPU/token vs "
+                           f"{key[2:]} success {100 * t['success_rate']:.1f}%, ITL p99 {_f(t['itl_ms']['p99'])} ms, "
+                           f"{_f(t['cpu_us_per_token'].get('server'))} µs CPU/token")
+    for server, r in (s.get("ws") or {}).items():
+        if isinstance(r, dict) and r.get("kib_per_socket") is not None and server != primary:
+            out.append(f"idle WebSocket: {server} {_f(r['kib_per_socket'])} KiB vs {primary} "
+                       f"{_f(_get(s, 'ws', primary, 'kib_per_socket'))} KiB")
+    return out
+
+
+# -- the chart ---------------------------------------------------------------------------
+def chart(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    s = results.get("scenarios", {})
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    fig.suptitle(f"Entities benchmark ({results.get('meta', {}).get('mode')}, "
+                 f"{results.get('meta', {}).get('machine', {}).get('cpus')} CPUs)")
+    ax = axes[0][0]
+    single = _get(s, "single", "targets", default={}) or {}
+    if single:
+        keys = list(single)
+        for i, q in enumerate(("p50_rounds", "p95", "p99")):
+            values = [single[k]["ttft_ms"].get(q) or 0 for k in keys]
+            ax.bar([x + i * 0.27 for x in range(len(keys))], values, width=0.27, label=q.replace("_rounds", ""))
+        ax.set_xticks([x + 0.27 for x in range(len(keys))], keys)
+        ax.set_ylabel("TTFT, ms")
+        ax.set_title("S1 one stream: time to first token")
+        ax.legend()
+    steps = _get(s, "ladder", "steps", default={}) or {}
+    ns = sorted(steps, key=int)
+    for ax, metric, title in ((axes[0][1], "itl", "S3 ladder: inter-token time p99, ms"),
+                              (axes[1][0], "cpu", "S3 ladder: CPU µs per token (server process)")):
+        for key in ("A", "B", "C"):
+            xs, ys = [], []
+            for n in ns:
+                t = steps[n].get(key)
+                if not t:
+                    continue
+                value = t["itl_ms"]["p99"] if metric == "itl" else t["cpu_us_per_token"].get("server")
+                if value is not None:
+                    xs.append(int(n))
+                    ys.append(value)
+            if xs:
+                ax.plot(xs, ys, marker="o", label=key)
+        for n in ns:
+            for key, t in steps[n].items():
+                if key.startswith("C_"):
+                    value = t["itl_ms"]["p99"] if metric == "itl" else t["cpu_us_per_token"].get("server")
+                    if value is not None:
+                        ax.scatter([int(n)], [value], marker="x", s=80, label=key)
+        ax.set_xscale("log")
+        ax.set_xlabel("concurrent streams")
+        ax.set_title(title)
+        ax.legend()
+    ax = axes[1][1]
+    crud = s.get("crud") or {}
+    bars = [(f"{k}\n{w.replace('_', ' ')}", r["rps"] or 0) for w in ("alone", "under_load")
+            for k, r in (crud.get(w) or {}).items() if k != "streams" and k != "raw_asgi_hello_c16"]
+    if bars:
+        ax.barh([b[0] for b in bars], [b[1] for b in bars])
+        ax.set_xlabel("requests/s")
+        ax.set_title("S4/S5 request rates")
+        ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(results: dict, out_dir: Path) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out_dir / "results.json", "md": out_dir / "results.md", "png": out_dir / "results.png"}
+    results["verdicts"] = verdicts(results)
+    paths["json"].write_text(json.dumps(results, indent=2, default=str))
+    paths["md"].write_text(markdown(results))
+    try:
+        chart(results, paths["png"])
+    except Exception as exc:  # noqa: BLE001 - a chart failure must not lose the numbers
+        results.setdefault("report_errors", []).append(f"chart: {exc!r}")
+        paths["json"].write_text(json.dumps(results, indent=2, default=str))
+    return paths

@@ -1,0 +1,122 @@
+"""The benchmark's scenarios and what they share: the plan (sizes), the context, the targets.
+
+Targets are measured side by side and interleaved in the same run: (A) the fake model
+server directly, (B) the thin proxy, (C) Entities — over SSE, over the WebSocket, and
+under the other ASGI server for the comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bench.api import EntitiesApi, ThreadSupply
+from bench.fakeoai import model_name
+from bench.httpclient import Connection
+from bench.procs import Child
+from bench.stack import Stack
+from bench.streams import StreamResult, stream_chat, stream_run, stream_ws
+
+
+@dataclass
+class Plan:
+    """How much of each scenario to run (``--quick`` shrinks everything)."""
+
+    iterations: int = 120          # S1 streams per target (≥ 100)
+    round_size: int = 10           # S1 streams per target per round
+    warmup: int = 5
+    single_tokens: int = 20
+    single_itl_ms: float = 10.0
+    throughput_tokens: int = 2000
+    throughput_iterations: int = 6
+    ladder: list[int] = field(default_factory=lambda: [10, 100, 500, 1000])
+    ladder_rounds: int = 2
+    ladder_tokens: int = 120       # at 20 tokens/s: 6 s per stream
+    ladder_itl_ms: float = 50.0
+    ladder_ttft_ms: float = 100.0
+    ramp_per_s: float = 250.0      # new streams per second while a step ramps up
+    compare_step: int = 100        # the ladder step also run under the other ASGI server
+    headroom_streams: int = 64
+    headroom_tokens: int = 3000
+    crud_requests: int = 4000
+    crud_seconds: float = 6.0
+    run_creates: int = 600
+    load_streams: int = 100
+    ws_sockets: int = 200
+    db_tokens: tuple[int, int] = (20, 2000)
+    db_postgres: bool = True
+    profile: bool = True
+    profile_step: int = 500
+    profile_seconds: float = 8.0
+
+    @classmethod
+    def quick(cls) -> "Plan":
+        return cls(iterations=20, round_size=10, warmup=2, throughput_tokens=500, throughput_iterations=2,
+                   ladder=[10, 50], ladder_rounds=1, ladder_tokens=40, ramp_per_s=500.0, compare_step=10,
+                   headroom_streams=16, headroom_tokens=1000, crud_requests=300, crud_seconds=2.0, run_creates=60,
+                   load_streams=20, ws_sockets=50, db_postgres=False, profile=False, profile_step=50,
+                   profile_seconds=3.0)
+
+
+@dataclass
+class Context:
+    stack: Stack
+    plan: Plan
+    api: EntitiesApi
+    assistant_id: str
+    supply: ThreadSupply
+
+    def child(self, server: str | None = None) -> Child:
+        return self.stack.entities(server)
+
+
+@dataclass
+class Target:
+    key: str    # "A", "B", "C", "C_ws", "C_daphne" …
+    label: str
+    kind: str   # "chat" | "run" | "ws"
+    port: int
+    child: Child | None
+    headers: dict = field(default_factory=dict)
+
+    def connection(self) -> Connection:
+        return Connection("127.0.0.1", self.port, dict(self.headers))
+
+    async def stream(self, ctx: Context, conn: Connection | None, params: dict, timeout: float) -> StreamResult:
+        model = model_name(**params)
+        tokens = int(params["tokens"])
+        if self.kind == "chat":
+            return await stream_chat(conn, model, tokens, timeout)
+        thread_id = ctx.supply.take()[0]
+        if self.kind == "run":
+            return await stream_run(conn, thread_id, ctx.assistant_id, "cloud/" + model, tokens, timeout)
+        url = f"ws://127.0.0.1:{self.port}/ws/threads/{thread_id}/?token={ctx.stack.api_key}"
+        return await stream_ws(url, ctx.assistant_id, "cloud/" + model, tokens, timeout)
+
+
+def targets(ctx: Context, *, ws: bool = False, other_servers: bool = False) -> list[Target]:
+    stack = ctx.stack
+    auth = {"Authorization": f"Bearer {stack.api_key}"}
+    primary = stack.primary
+    found = [
+        Target("A", "direct to the fake model server", "chat", stack.fake.port, None),
+        Target("B", "thin raw-ASGI proxy (httpx)", "chat", stack.proxy.port, stack.proxy),
+        Target("C", f"Entities under {primary}, SSE", "run", stack.entities().port, stack.entities(), auth),
+    ]
+    if ws:
+        found.append(Target("C_ws", f"Entities under {primary}, WebSocket", "ws", stack.entities().port,
+                            stack.entities(), auth))
+    if other_servers:
+        for server in stack.servers[1:]:
+            child = stack.entities(server)
+            found.append(Target(f"C_{server}", f"Entities under {server}, SSE", "run", child.port, child, auth))
+    return found
+
+
+def errors_of(results: list[StreamResult], limit: int = 5) -> list[str]:
+    seen: list[str] = []
+    for result in results:
+        if result.error and result.error not in seen:
+            seen.append(result.error[:300])
+            if len(seen) >= limit:
+                break
+    return seen

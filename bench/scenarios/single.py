@@ -1,0 +1,130 @@
+"""S1 one stream at a time: TTFT, ITL and total time per target; S2 one stream's throughput.
+
+Rounds interleave the targets (A, B, C, C_ws, C_daphne, A, B, …) so drift on the machine
+hits all of them alike; the headline p50 is the median of the round medians, p95/p99
+are over all samples pooled.
+"""
+
+from __future__ import annotations
+
+from bench.measure import Meter, per_token_us
+from bench.scenarios import Context, errors_of, targets
+from bench.stats import minus, ratio, rounds_summary
+
+STREAM_TIMEOUT = 30.0
+
+
+async def _overhead(ctx: Context) -> tuple[float, float]:
+    samples = await ctx.api.metrics()
+    return samples.get("entities_overhead_seconds_sum", 0.0), samples.get("entities_overhead_seconds_count", 0.0)
+
+
+async def run_latency(ctx: Context, log) -> dict:
+    plan = ctx.plan
+    params = {"ttft_ms": 0, "itl_ms": plan.single_itl_ms, "tokens": plan.single_tokens, "chunk_tokens": 1}
+    chosen = targets(ctx, ws=True, other_servers=True)
+    rounds = max(plan.iterations // plan.round_size, 1)
+    per_target = rounds * plan.round_size + plan.warmup
+    await ctx.supply.ensure(per_target * sum(1 for t in chosen if t.kind != "chat"))
+    connections = {t.key: t.connection() for t in chosen}
+    samples = {t.key: {"ttft": [], "total": [], "itl": [], "results": []} for t in chosen}
+    try:
+        for target in chosen:  # warm-up: first imports, connection pools, caches
+            for _ in range(plan.warmup):
+                await target.stream(ctx, connections[target.key], params, STREAM_TIMEOUT)
+        overhead0 = await _overhead(ctx)
+        machine = Meter({})
+        await machine.__aenter__()
+        for r in range(rounds):
+            for target in chosen:
+                bucket = samples[target.key]
+                ttft, total = [], []
+                for _ in range(plan.round_size):
+                    result = await target.stream(ctx, connections[target.key], params, STREAM_TIMEOUT)
+                    bucket["results"].append(result)
+                    if result.ok:
+                        ttft.append(result.ttft)
+                        total.append(result.total)
+                        bucket["itl"] += result.gaps()
+                bucket["ttft"].append(ttft)
+                bucket["total"].append(total)
+            log(f"  S1 round {r + 1}/{rounds} done")
+        await machine.__aexit__(None, None, None)
+        overhead1 = await _overhead(ctx)
+    finally:
+        for conn in connections.values():
+            await conn.close()
+    out = {"params": params, "rounds": rounds, "round_size": plan.round_size,
+           "client": "raw asyncio HTTP/1.1 + SSE parser (bench/httpclient.py); WebSocket: websockets 15",
+           "others_pct": machine.result["others_pct"], "machine_busy_pct": machine.result["machine_busy_pct"],
+           "targets": {}}
+    for target in chosen:
+        bucket = samples[target.key]
+        results = bucket["results"]
+        out["targets"][target.key] = {
+            "label": target.label,
+            "runs": len(results),
+            "ok": sum(r.ok for r in results),
+            "errors": errors_of(results),
+            "ttft_ms": rounds_summary(bucket["ttft"], 1000.0),
+            "total_ms": rounds_summary(bucket["total"], 1000.0),
+            "itl_ms": rounds_summary([bucket["itl"]], 1000.0),
+        }
+    base = out["targets"]["A"]
+    floor = out["targets"]["B"]
+    for key, entry in out["targets"].items():
+        if key == "A":
+            continue
+        entry["added_ttft_ms"] = minus(entry["ttft_ms"], base["ttft_ms"])
+        entry["added_total_ms"] = minus(entry["total_ms"], base["total_ms"])
+        entry["added_itl_ms"] = minus(entry["itl_ms"], base["itl_ms"], keys=("p50", "p95", "p99", "mean"))
+        if key != "B":
+            entry["added_ttft_vs_thin_proxy"] = ratio(entry["added_ttft_ms"]["p50_rounds"],
+                                                      floor["added_ttft_ms"]["p50_rounds"])
+    runs = overhead1[1] - overhead0[1]
+    # Server-side view of the same runs (C and C_ws; the other server keeps its own metrics).
+    out["entities_overhead_metric_mean_ms"] = (overhead1[0] - overhead0[0]) / runs * 1000.0 if runs else None
+    return out
+
+
+async def run_throughput(ctx: Context, log) -> dict:
+    """S2: one stream of many tokens as fast as the fake sends them; tokens/s and CPU per token."""
+    plan = ctx.plan
+    params = {"ttft_ms": 0, "itl_ms": 0, "tokens": plan.throughput_tokens, "chunk_tokens": 1}
+    chosen = targets(ctx, other_servers=True)
+    await ctx.supply.ensure(plan.throughput_iterations * sum(1 for t in chosen if t.kind != "chat") + 2)
+    connections = {t.key: t.connection() for t in chosen}
+    rows = {t.key: {"rate": [], "cpu_s": 0.0, "tokens": 0, "results": []} for t in chosen}
+    try:
+        for target in chosen:
+            await target.stream(ctx, connections[target.key], params, STREAM_TIMEOUT * 4)  # warm-up
+        for _ in range(plan.throughput_iterations):
+            for target in chosen:
+                watched = {"server": target.child} if target.child is not None else {}
+                meter = Meter(watched)
+                async with meter:
+                    result = await target.stream(ctx, connections[target.key], params, STREAM_TIMEOUT * 4)
+                row = rows[target.key]
+                row["results"].append(result)
+                if result.ok and result.total:
+                    row["rate"].append(result.deltas / result.total)
+                    row["tokens"] += result.deltas
+                    row["cpu_s"] += meter.result["cpu_s"].get("server", 0.0)
+    finally:
+        for conn in connections.values():
+            await conn.close()
+    out = {"params": params, "iterations": plan.throughput_iterations, "targets": {}}
+    for target in chosen:
+        row = rows[target.key]
+        summary = rounds_summary([row["rate"]])
+        out["targets"][target.key] = {
+            "label": target.label, "runs": len(row["results"]), "ok": sum(r.ok for r in row["results"]),
+            "errors": errors_of(row["results"]), "tokens_per_s": summary,
+            "server_cpu_us_per_token": per_token_us({"server": row["cpu_s"]}, row["tokens"])["server"]
+            if target.child is not None else None,
+        }
+    direct = out["targets"]["A"]["tokens_per_s"]["p50"]
+    for entry in out["targets"].values():
+        entry["rate_vs_direct"] = ratio(entry["tokens_per_s"]["p50"], direct)
+    log("  S2 throughput done")
+    return out

@@ -1,0 +1,202 @@
+// Assistants: which backend a model belongs to, and the editor (name, model, instructions, tools).
+
+import { listAll } from "./api.js";
+import { $, h, icon } from "./dom.js";
+
+export const BACKENDS = {
+  demo: { label: "Demo backend", icon: "flask", group: "Demo — built in, canned replies (not a real model)",
+    hint: "The built-in demo: canned replies streamed word by word, no model involved." },
+  local: { label: "Local", icon: "server", group: "Local model server", hint: "A model server on this machine or your network." },
+  cloud: { label: "Cloud", icon: "cloud", group: "Cloud provider", hint: "An OpenAI-compatible cloud endpoint." },
+};
+
+/** "demo/echo" → "demo"; a bare name goes to the server's default inference type. */
+export function backendOf(model, defaultType) {
+  const at = (model || "").indexOf("/");
+  return at > 0 ? model.slice(0, at) : defaultType;
+}
+
+export function modelName(model) {
+  const at = (model || "").indexOf("/");
+  return at > 0 ? model.slice(at + 1) : model || "";
+}
+
+export function backendBadge(model, defaultType) {
+  const type = backendOf(model, defaultType);
+  const info = BACKENDS[type] || { label: type, icon: "server", hint: `The ${type} backend.` };
+  return h("span", { class: `backend-badge backend-${type}`, title: `${info.hint} Model: ${model}`, dataset: { backend: type } },
+    icon(info.icon, { size: 14 }), h("span", { class: "backend-label", text: info.label }),
+    h("span", { class: "backend-model", text: modelName(model) }));
+}
+
+export function assistantLabel(assistant) {
+  return (assistant && (assistant.name || "").trim()) || "Untitled assistant";
+}
+
+export class AssistantEditor {
+  constructor(dialog, { api, functionsUrl, defaultType, onSaved, onDeleted, confirm }) {
+    this.dialog = dialog;
+    this.api = api;
+    this.functionsUrl = functionsUrl;
+    this.defaultType = defaultType;
+    this.onSaved = onSaved;
+    this.onDeleted = onDeleted;
+    this.confirm = confirm;
+    this.form = $("#assistant-form", dialog);
+    this.title = $("#assistant-dialog-title", dialog);
+    this.modelSelect = $("#assistant-model", dialog);
+    this.tools = $("#assistant-tools", dialog);
+    this.error = $("#assistant-error", dialog);
+    this.deleteButton = $("#assistant-delete", dialog);
+    this.saveButton = $("#assistant-save", dialog);
+    this.models = null;
+    this.functions = null;
+    this.form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      this.save();
+    });
+    $("#assistant-cancel", dialog).addEventListener("click", () => dialog.close());
+    this.deleteButton.addEventListener("click", () => this.remove());
+  }
+
+  async loadModels() {
+    if (!this.models) {
+      try {
+        this.models = (await this.api.get("/models")).data.map((m) => m.id);
+      } catch {
+        this.models = [];
+      }
+    }
+    return this.models;
+  }
+
+  async loadFunctions() {
+    if (!this.functions) {
+      try {
+        const response = await fetch(this.functionsUrl, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        this.functions = response.ok ? (await response.json()).data : [];
+      } catch {
+        this.functions = [];
+      }
+    }
+    return this.functions;
+  }
+
+  isRegistered(name) {
+    return !!(this.functions && this.functions.some((tool) => tool.function.name === name));
+  }
+
+  async open(assistant = null, defaults = {}) {
+    this.assistant = assistant;
+    this.error.hidden = true;
+    this.title.textContent = assistant ? "Edit assistant" : "New assistant";
+    this.saveButton.textContent = assistant ? "Save changes" : "Create assistant";
+    this.deleteButton.hidden = !assistant;
+    const [models, functions] = await Promise.all([this.loadModels(), this.loadFunctions()]);
+    const model = (assistant && assistant.model) || defaults.model || models[0] || "demo/echo";
+    this.form.elements.name.value = assistant ? assistant.name || "" : defaults.name || "";
+    this.form.elements.instructions.value = assistant ? assistant.instructions || "" : defaults.instructions || "";
+    this.fillModels(models, model);
+    this.fillTools(functions, assistant ? assistant.tools || [] : []);
+    if (!this.dialog.open) this.dialog.showModal();
+    this.form.elements.name.focus();
+  }
+
+  fillModels(models, current) {
+    const groups = new Map();
+    for (const id of models.includes(current) ? models : [...models, current]) {
+      const type = backendOf(id, this.defaultType);
+      if (!groups.has(type)) groups.set(type, []);
+      groups.get(type).push(id);
+    }
+    const order = ["demo", "local", "cloud"];
+    const types = Array.from(groups.keys()).sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+    this.modelSelect.replaceChildren(...types.map((type) => h("optgroup", { label: (BACKENDS[type] || { group: type }).group },
+      ...groups.get(type).map((id) => h("option", { value: id, text: models.includes(id) ? id : `${id} (not answering now)` })))));
+    this.modelSelect.value = current;
+  }
+
+  fillTools(functions, tools) {
+    const enabled = new Set(tools.filter((t) => t.type === "function").map((t) => t.function.name));
+    const hasCode = tools.some((t) => t.type === "code_interpreter");
+    const registered = new Set(functions.map((t) => t.function.name));
+    const clientSide = tools.filter((t) => t.type === "function" && !registered.has(t.function.name));
+    this.clientSide = clientSide;
+    const row = (name, value, checked, title, description) => h("label", { class: "tool-option" },
+      h("input", { type: "checkbox", name, value, checked }),
+      h("span", { class: "tool-option-text" }, h("span", { class: "tool-option-name", text: title }),
+        description ? h("span", { class: "tool-option-desc", text: description }) : null));
+    const parts = [
+      h("div", { class: "tool-group-label", text: "Built in" }),
+      row("code_interpreter", "1", hasCode, "Code interpreter", "Runs Python in a sandbox on this server."),
+    ];
+    if (functions.length) {
+      parts.push(h("div", { class: "tool-group-label", text: "Server functions" }));
+      for (const tool of functions) {
+        parts.push(row("function", tool.function.name, enabled.has(tool.function.name), tool.function.name, tool.function.description));
+      }
+    }
+    if (clientSide.length) {
+      parts.push(h("div", { class: "tool-group-label", text: "Client-side functions (declared through the API; you answer them in the chat)" }));
+      for (const tool of clientSide) parts.push(row("client_function", tool.function.name, true, tool.function.name, tool.function.description));
+    }
+    this.tools.replaceChildren(...parts);
+  }
+
+  collectTools() {
+    const form = this.form;
+    const tools = [];
+    if (form.querySelector('input[name="code_interpreter"]').checked) tools.push({ type: "code_interpreter" });
+    for (const box of form.querySelectorAll('input[name="function"]:checked')) {
+      const spec = this.functions.find((t) => t.function.name === box.value);
+      if (spec) tools.push(spec);
+    }
+    for (const box of form.querySelectorAll('input[name="client_function"]:checked')) {
+      const spec = this.clientSide.find((t) => t.function.name === box.value);
+      if (spec) tools.push(spec);
+    }
+    return tools;
+  }
+
+  async save() {
+    const form = this.form;
+    const body = {
+      name: form.elements.name.value.trim() || null,
+      model: this.modelSelect.value,
+      instructions: form.elements.instructions.value.trim() || null,
+      tools: this.collectTools(),
+    };
+    this.saveButton.disabled = true;
+    this.error.hidden = true;
+    try {
+      const saved = this.assistant
+        ? await this.api.post(`/assistants/${this.assistant.id}`, body)
+        : await this.api.post("/assistants", body);
+      this.dialog.close();
+      this.onSaved(saved);
+    } catch (problem) {
+      this.error.textContent = problem.message;
+      this.error.hidden = false;
+    } finally {
+      this.saveButton.disabled = false;
+    }
+  }
+
+  async remove() {
+    if (!this.assistant) return;
+    const ok = await this.confirm(`Delete the assistant “${assistantLabel(this.assistant)}”? Its chats stay.`, "Delete assistant");
+    if (!ok) return;
+    try {
+      await this.api.del(`/assistants/${this.assistant.id}`);
+      this.dialog.close();
+      this.onDeleted(this.assistant.id);
+    } catch (problem) {
+      this.error.textContent = problem.message;
+      this.error.hidden = false;
+    }
+  }
+}
+
+export async function loadAssistants(api) {
+  return listAll(api, "/assistants", { order: "desc" });
+}

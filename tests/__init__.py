@@ -1,0 +1,1 @@
+"""Cross-cutting hardening tests: fuzzing, isolation, limits, faults, security, soak."""
