@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import sys
 import time
 import traceback
@@ -28,6 +29,7 @@ from bench.stack import ROOT, Stack
 
 SCENARIOS = ("single", "throughput", "ladder", "profile", "headroom", "crud", "db", "ws")
 MAX_RUN_MINUTES = 90.0
+QUIET_LOAD = 1.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -52,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--load-streams", type=int)
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--max-minutes", type=float, default=MAX_RUN_MINUTES, help="hard bound on the whole run")
+    parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                        help=f"first wait up to SECONDS for the 1-minute load average to drop below {QUIET_LOAD}")
     return parser.parse_args(argv)
 
 
@@ -120,6 +124,17 @@ async def _scenario(name: str, ctx, results: dict) -> dict:
     raise ValueError(f"unknown scenario {name!r}")
 
 
+def wait_quiet(limit: float) -> float:
+    """Wait (at most ``limit`` s) for other work on the machine to calm down; seconds waited."""
+    started = time.monotonic()
+    if limit <= 0:
+        return 0.0
+    while os.getloadavg()[0] >= QUIET_LOAD and time.monotonic() - started < limit:
+        log(f"waiting for a quiet machine: load average {os.getloadavg()[0]:.2f}")
+        time.sleep(15)
+    return time.monotonic() - started
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     plan = make_plan(args)
@@ -134,11 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     install_handlers()
     fds = raise_fd_limit()
+    waited = wait_quiet(args.wait_quiet)
     from bench.report import machine_info, write
 
     workers = args.workers or (2 if args.scale else 1)
     results: dict = {"meta": {"started": stamp, "mode": mode, "quick": args.quick, "server": args.server,
                               "workers": workers, "open_files_limit": fds, "machine": machine_info(),
+                              "load_average_at_start": os.getloadavg(), "waited_for_quiet_s": waited,
                               "database": "postgresql + redis channel layer" if args.scale else "sqlite (WAL) + in-memory channel layer"},
                      "plan": dataclasses.asdict(plan), "scenarios": {}}
     stack = Stack(out_dir=out_dir, scale=args.scale, primary=args.server, compare=not args.no_compare, workers=workers)
@@ -164,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
     finally:
         results["meta"]["commands"] = {k: v for k, v in stack.commands.items()}
+        results["meta"]["load_average_at_end"] = os.getloadavg()
         stack.close()
         paths = write(results, out_dir)
         log(f"results: {paths['md']}")

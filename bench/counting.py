@@ -17,6 +17,11 @@ import threading
 from collections import Counter
 
 _TABLE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.]+)"?', re.IGNORECASE)
+_SET = re.compile(r'\bSET\s+(.*?)\s+WHERE\b', re.IGNORECASE | re.DOTALL)
+_COLUMN = re.compile(r'"?(\w+)"?\s*=')
+# The engine renews its run leases on a timer (every ENTITIES_RUN_LEASE_SECONDS / 3): a
+# write per 5 s of run time, not per token, so it is counted apart.
+LEASE_ONLY = {"lease_expires_at"}
 _lock = threading.Lock()
 counts: Counter = Counter()
 tables: Counter = Counter()
@@ -34,14 +39,24 @@ def wrapper(execute, sql, params, many, context):
         counts[kind] += 1
         if kind in ("INSERT", "UPDATE", "DELETE"):
             match = _TABLE.match(text)
-            tables[f"{kind} {match.group(1) if match else '?'}"] += 1
+            table = match.group(1) if match else "?"
+            if kind == "UPDATE" and _columns(text) == LEASE_ONLY:
+                counts["LEASE_RENEWAL"] += 1
+            tables[f"{kind} {table}"] += 1
     return execute(sql, params, many, context)
+
+
+def _columns(sql: str) -> set[str]:
+    match = _SET.search(sql)
+    return set(_COLUMN.findall(match.group(1))) if match else set()
 
 
 def snapshot(reset: bool = False) -> dict:
     with _lock:
-        data = {"statements": dict(counts), "writes_by_table": dict(tables),
-                "reads": counts["SELECT"], "writes": counts["INSERT"] + counts["UPDATE"] + counts["DELETE"]}
+        writes = counts["INSERT"] + counts["UPDATE"] + counts["DELETE"]
+        data = {"statements": dict(counts), "writes_by_table": dict(tables), "reads": counts["SELECT"],
+                "writes": writes, "lease_renewals": counts["LEASE_RENEWAL"],
+                "writes_excluding_lease_renewals": writes - counts["LEASE_RENEWAL"]}
         if reset:
             counts.clear()
             tables.clear()

@@ -1,21 +1,27 @@
-"""A minimal HTTP/1.1 client on asyncio streams: keep-alive, chunked bodies, SSE parsing.
+"""A minimal HTTP/1.1 client on an asyncio Protocol: keep-alive, chunked bodies, SSE parsing.
 
 The load generator shares the machine with everything it measures, so it must be cheap
-per event: no httpx/h11 state machine, one buffered read per chunk, SSE split on blank
-lines. Every request runs under one deadline; any error closes the connection.
+per event: responses are parsed inside ``data_received`` (no coroutine, no task, no
+h11 state machine per chunk), each chunk is handed on with the time it arrived, and SSE
+is split on blank lines. Every request runs under one deadline; any error closes the
+connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 DEFAULT_TIMEOUT = 30.0
+_clock = time.perf_counter
+
+# Parser states
+_HEAD, _SIZE, _DATA, _TRAILER, _LENGTH, _EOF, _DONE = range(7)
 
 
-class HttpError(Exception):
+class HttpError(ValueError):
     pass
 
 
@@ -33,32 +39,158 @@ class Response:
         return json.loads(self.body)
 
 
-@dataclass
+class _Exchange:
+    """One response being parsed; ``done`` resolves with the Response or an exception."""
+
+    __slots__ = ("method", "on_data", "chunks", "state", "need", "status", "headers", "done", "close_after")
+
+    def __init__(self, method: str, on_data, loop: asyncio.AbstractEventLoop):
+        self.method = method
+        self.chunks: list[bytes] = []
+        self.on_data = on_data if on_data is not None else (lambda data, _t: self.chunks.append(data))
+        self.state = _HEAD
+        self.need = 0
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.done = loop.create_future()
+        self.close_after = False
+
+    def finish(self) -> None:
+        self.state = _DONE
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def fail(self, exc: BaseException) -> None:
+        self.state = _DONE
+        if not self.done.done():
+            self.done.set_exception(exc)
+
+    def feed(self, buf: bytearray, t: float) -> None:
+        """Consume what ``buf`` holds (bytes stay in ``buf`` until a whole unit is there)."""
+        while True:
+            state = self.state
+            if state == _DATA:
+                need = self.need
+                if len(buf) < need + 2:
+                    return
+                self.on_data(bytes(buf[:need]), t)
+                del buf[:need + 2]
+                self.state = _SIZE
+            elif state == _SIZE:
+                end = buf.find(b"\r\n")
+                if end < 0:
+                    return
+                size = int(bytes(buf[:end]).split(b";", 1)[0], 16)
+                del buf[:end + 2]
+                if size:
+                    self.need, self.state = size, _DATA
+                else:
+                    self.state = _TRAILER
+            elif state == _HEAD:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    return
+                self._head(bytes(buf[:end]).decode("latin-1"))
+                del buf[:end + 4]
+            elif state == _TRAILER:
+                end = buf.find(b"\r\n")
+                if end < 0:
+                    return
+                del buf[:end + 2]
+                if end == 0:
+                    self.finish()
+                    return
+            elif state == _LENGTH:
+                if len(buf) < self.need:
+                    return
+                if self.need:
+                    self.on_data(bytes(buf[:self.need]), t)
+                del buf[:self.need]
+                self.finish()
+                return
+            elif state == _EOF:
+                if buf:
+                    self.on_data(bytes(buf), t)
+                    buf.clear()
+                return
+            else:
+                return
+
+    def _head(self, text: str) -> None:
+        status_line, *lines = text.split("\r\n")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
+            raise HttpError(f"not an HTTP response: {status_line!r}")
+        self.status = int(parts[1])
+        for line in lines:
+            name, _, value = line.partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+        self.close_after = self.headers.get("connection", "").lower() == "close"
+        if "chunked" in self.headers.get("transfer-encoding", ""):
+            self.state = _SIZE
+        elif "content-length" in self.headers:
+            self.need, self.state = int(self.headers["content-length"]), _LENGTH
+        elif self.status in (204, 304) or self.method == "HEAD":
+            self.need, self.state = 0, _LENGTH
+        else:
+            self.state, self.close_after = _EOF, True
+
+
+class _Protocol(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.exchange: _Exchange | None = None
+        self.lost = False
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        exchange = self.exchange
+        self.buffer += data
+        if exchange is None:
+            return
+        try:
+            exchange.feed(self.buffer, _clock())
+        except Exception as exc:  # noqa: BLE001 - a malformed response fails its request
+            exchange.fail(exc)
+
+    def connection_lost(self, exc) -> None:
+        self.lost = True
+        exchange = self.exchange
+        if exchange is not None:
+            if exchange.state == _EOF:
+                exchange.finish()
+            else:
+                exchange.fail(exc or asyncio.IncompleteReadError(bytes(self.buffer), None))
+
+
 class Connection:
     """One keep-alive connection to ``host:port`` (opened on first use, reopened after errors)."""
 
-    host: str
-    port: int
-    default_headers: dict[str, str] = field(default_factory=dict)
-    reader: asyncio.StreamReader | None = None
-    writer: asyncio.StreamWriter | None = None
+    def __init__(self, host: str, port: int, default_headers: dict | None = None):
+        self.host, self.port = host, port
+        self.default_headers = dict(default_headers or {})
+        self.protocol: _Protocol | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.protocol is not None and not self.protocol.lost
 
     async def _open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=1 << 22)
+        loop = asyncio.get_running_loop()
+        _transport, self.protocol = await loop.create_connection(_Protocol, self.host, self.port)
 
     async def close(self) -> None:
-        writer, self.reader, self.writer = self.writer, None, None
-        if writer is not None:
-            writer.close()
-            try:
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
-            except (OSError, TimeoutError, asyncio.CancelledError):
-                pass
+        protocol, self.protocol = self.protocol, None
+        if protocol is not None and protocol.transport is not None:
+            protocol.transport.close()
 
     async def request(self, method: str, path: str, *, body: bytes | None = None, headers: dict | None = None,
                       on_data: Callable[[bytes, float], None] | None = None,
                       timeout: float = DEFAULT_TIMEOUT) -> Response:
-        """Send one request; chunks of a chunked body go to ``on_data(bytes, t)`` as they arrive."""
+        """Send one request; body chunks go to ``on_data(bytes, t)`` as they arrive (else into the body)."""
         try:
             async with asyncio.timeout(timeout):
                 return await self._request(method, path, body, headers, on_data)
@@ -67,9 +199,6 @@ class Connection:
             raise
 
     async def _request(self, method, path, body, headers, on_data) -> Response:
-        reused = self.writer is not None
-        if not reused:
-            await self._open()
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         for name, value in {**self.default_headers, **(headers or {})}.items():
             lines.append(f"{name}: {value}")
@@ -77,53 +206,33 @@ class Connection:
             lines.append(f"Content-Length: {len(body)}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
         request = head + body if body else head
-        sent_at = time.perf_counter()
-        self.writer.write(request)
-        try:
-            raw = await self.reader.readuntil(b"\r\n\r\n")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            if not reused:
-                raise
-            # The server closed this idle keep-alive connection before reading the request
-            # (uvicorn's keep-alive timeout is 5 s): nothing was processed; send it again.
+        reused = self.is_open
+        for attempt in (1, 2):
+            if not self.is_open:
+                await self._open()
+            exchange, sent_at = self._send(method, request, on_data)
+            try:
+                await exchange.done
+                break
+            except (asyncio.IncompleteReadError, ConnectionError):
+                if not reused or attempt == 2 or exchange.status:
+                    raise
+                # The server closed this idle keep-alive connection before reading the request
+                # (uvicorn's keep-alive timeout is 5 s): nothing was processed; send it again.
+                await self.close()
+        protocol = self.protocol
+        protocol.exchange = None
+        if exchange.close_after or protocol.lost:
             await self.close()
-            await self._open()
-            sent_at = time.perf_counter()
-            self.writer.write(request)
-            raw = await self.reader.readuntil(b"\r\n\r\n")
-        reader = self.reader
-        status_line, *header_lines = raw[:-4].decode("latin-1").split("\r\n")
-        parts = status_line.split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
-            raise HttpError(f"not an HTTP response: {status_line!r}")
-        status = int(parts[1])
-        response_headers: dict[str, str] = {}
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            response_headers[name.strip().lower()] = value.strip()
-        chunks: list[bytes] = []
-        keep = on_data if on_data is not None else (lambda data, _t: chunks.append(data))
-        clock = time.perf_counter
-        if "chunked" in response_headers.get("transfer-encoding", ""):
-            readuntil, readexactly = reader.readuntil, reader.readexactly
-            while True:
-                size = int((await readuntil(b"\r\n")).split(b";", 1)[0], 16)
-                if size == 0:
-                    await readuntil(b"\r\n")
-                    break
-                data = await readexactly(size + 2)
-                keep(data[:-2], clock())
-        elif "content-length" in response_headers:
-            length = int(response_headers["content-length"])
-            if length:
-                keep(await reader.readexactly(length), clock())
-        elif status not in (204, 304) and method != "HEAD":
-            while data := await reader.read(1 << 16):
-                keep(data, clock())
-            await self.close()
-        if response_headers.get("connection", "").lower() == "close":
-            await self.close()
-        return Response(status, response_headers, b"".join(chunks), sent_at, clock())
+        return Response(exchange.status, exchange.headers, b"".join(exchange.chunks), sent_at, _clock())
+
+    def _send(self, method: str, request: bytes, on_data) -> tuple[_Exchange, float]:
+        protocol = self.protocol
+        protocol.buffer.clear()
+        exchange = protocol.exchange = _Exchange(method, on_data, asyncio.get_running_loop())
+        sent_at = _clock()
+        protocol.transport.write(request)
+        return exchange, sent_at
 
 
 class SSEParser:
@@ -153,17 +262,17 @@ class SSEParser:
 
 
 class Pool:
-    """A small pool of keep-alive connections to one origin, for closed-loop request workers."""
+    """A small pool of keep-alive connections to one origin, for setup calls."""
 
     def __init__(self, host: str, port: int, headers: dict | None = None):
         self.host, self.port, self.headers = host, port, dict(headers or {})
         self.idle: list[Connection] = []
 
     def take(self) -> Connection:
-        return self.idle.pop() if self.idle else Connection(self.host, self.port, dict(self.headers))
+        return self.idle.pop() if self.idle else Connection(self.host, self.port, self.headers)
 
     def give(self, connection: Connection) -> None:
-        if connection.writer is not None:
+        if connection.is_open:
             self.idle.append(connection)
 
     async def request(self, method: str, path: str, **kwargs) -> Response:

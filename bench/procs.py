@@ -21,6 +21,7 @@ from pathlib import Path
 import psutil
 
 STOP_TIMEOUT = 8.0
+TREE_REFRESH_SECONDS = 2.0
 _children: list["Child"] = []
 
 
@@ -39,6 +40,8 @@ class Child:
                                       stderr=subprocess.STDOUT, start_new_session=True)
         _children.append(self)
         self._procs: dict[int, psutil.Process] = {}
+        self._tree: list[psutil.Process] = []
+        self._tree_at = -1e9
 
     @property
     def pid(self) -> int:
@@ -70,15 +73,20 @@ class Child:
         raise RuntimeError(f"{self.name} did not answer on {self.url}{path} within {timeout:.0f} s:\n{self.log_tail()}")
 
     def processes(self) -> list[psutil.Process]:
-        """The child and its descendants (uvicorn workers), cached so CPU deltas stay per process."""
-        try:
-            root = psutil.Process(self.pid)
-            found = [root] + root.children(recursive=True)
-        except psutil.Error:
-            return []
-        for proc in found:
-            self._procs.setdefault(proc.pid, proc)
-        return [self._procs[p.pid] for p in found]
+        """The child and its descendants (uvicorn workers); the list is re-read at most every
+        ``TREE_REFRESH_SECONDS`` (a /proc scan is not free while the client is measuring)."""
+        now = time.monotonic()
+        if now - self._tree_at > TREE_REFRESH_SECONDS:
+            try:
+                root = psutil.Process(self.pid)
+                found = [root] + root.children(recursive=True)
+            except psutil.Error:
+                found = []
+            for proc in found:
+                self._procs.setdefault(proc.pid, proc)
+            self._tree = [self._procs[p.pid] for p in found]
+            self._tree_at = now
+        return self._tree
 
     def worker_pids(self) -> list[int]:
         """The processes doing the work: the workers when there are any, else the child itself."""

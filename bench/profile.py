@@ -33,7 +33,7 @@ async def record(pid: int, seconds: float, output: Path, py_spy: str) -> str | N
     """Record ``pid`` for ``seconds`` into collapsed-stack text at ``output``; an error message or None."""
     proc = await asyncio.create_subprocess_exec(
         py_spy, "record", "--pid", str(pid), "--duration", str(max(int(seconds), 1)), "--rate", str(RATE_HZ),
-        "--format", "raw", "--output", str(output), "--nonblocking",
+        "--format", "raw", "--output", str(output), "--nonblocking", "--gil",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), seconds + 30)

@@ -97,7 +97,7 @@ def verdicts(results: dict) -> list[dict]:
     db = _get(s, "db", "variants", default={}) or {}
     if db:
         worst = max(db.values(), key=lambda v: v.get("writes_per_token", 0))
-        short = max(v["runs"][min(v["runs"], key=int)]["writes"] for v in db.values())
+        short = max(v["runs"][min(v["runs"], key=int)]["writes_excluding_lease_renewals"] for v in db.values())
         names = ", ".join(db)
         measured["writes_per_token"] = (worst.get("writes_per_token"), names)
         measured["writes_per_run"] = (short, names)
@@ -131,6 +131,10 @@ def _f(value, digits: int = 1) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _load(values) -> str:
+    return "/".join(f"{v:.2f}" for v in values) if values else "–"
+
+
 def markdown(results: dict) -> str:
     meta = results.get("meta", {})
     machine = meta.get("machine", {})
@@ -147,9 +151,12 @@ def markdown(results: dict) -> str:
         f"httpx {v.get('httpx')}, openai {v.get('openai')}",
         "- everything (client, fake model server, proxy, Entities, database) shares these cores: "
         "no pinning is possible on 2 CPUs, so client and fake CPU are reported next to Entities'.",
+        f"- load average at start {_load(meta.get('load_average_at_start'))}, at end "
+        f"{_load(meta.get('load_average_at_end'))}; 'others' columns are CPU used by processes that are not "
+        "the benchmark's (% of one core).",
     ]
     for name, argv in (meta.get("commands") or {}).items():
-        if name.startswith("entities-"):
+        if name.startswith("entities-") and not name.endswith("-fresh"):
             lines.append(f"- `{name}`: `{' '.join(argv)}`")
     lines += ["", "## Targets", "", "| metric | target | measured | note | met |", "|---|---|---|---|---|"]
     for row in verdicts(results):
@@ -247,18 +254,19 @@ def markdown(results: dict) -> str:
     db = s.get("db")
     if db and "variants" in db:
         lines += ["", "## S6 database work per run (one streamed run, counted end to end)", "",
-                  "| database | reply tokens | SELECT | writes (INSERT+UPDATE+DELETE) | writes by table | rows written (server side) | commits (server side) |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| database | reply tokens | SELECT | writes (INSERT+UPDATE+DELETE) | of which lease renewals | writes by table | rows written (server side) | commits (server side) |",
+                  "|---|---|---|---|---|---|---|---|"]
         for kind, variant in db["variants"].items():
             for tokens, r in variant["runs"].items():
                 pg = r.get("pg_server") or {}
                 tables = ", ".join(f"{k} ×{n}" for k, n in sorted(r["writes_by_table"].items()))
-                lines.append(f"| {kind} | {tokens} | {r['reads']} | {r['writes']} | {tables} | "
+                lines.append(f"| {kind} | {tokens} | {r['reads']} | {r['writes']} | {r.get('lease_renewals', 0)} | {tables} | "
                              f"{_f(pg.get('rows_written'))} | {_f(pg.get('xact_commit'))} |")
         empty = _get(db, "variants", "postgres", "pg_empty_window")
         if empty:
             lines.append(f"\nAn empty PostgreSQL window (the reading itself) counts {empty['xact_commit']} commits and "
-                         f"{empty['rows_written']} rows written.")
+                         f"{empty['rows_written']} rows written. Lease renewals are the engine's timer "
+                         "(one UPDATE per ENTITIES_RUN_LEASE_SECONDS/3 of run time), not per token.")
 
     ws = s.get("ws")
     if ws:
@@ -347,30 +355,28 @@ def chart(results: dict, path: Path) -> None:
         ax.legend()
     steps = _get(s, "ladder", "steps", default={}) or {}
     ns = sorted(steps, key=int)
-    for ax, metric, title in ((axes[0][1], "itl", "S3 ladder: inter-token time p99, ms"),
-                              (axes[1][0], "cpu", "S3 ladder: CPU µs per token (server process)")):
-        for key in ("A", "B", "C"):
-            xs, ys = [], []
-            for n in ns:
-                t = steps[n].get(key)
-                if not t:
-                    continue
-                value = t["itl_ms"]["p99"] if metric == "itl" else t["cpu_us_per_token"].get("server")
-                if value is not None:
-                    xs.append(int(n))
-                    ys.append(value)
-            if xs:
-                ax.plot(xs, ys, marker="o", label=key)
-        for n in ns:
-            for key, t in steps[n].items():
-                if key.startswith("C_"):
-                    value = t["itl_ms"]["p99"] if metric == "itl" else t["cpu_us_per_token"].get("server")
-                    if value is not None:
-                        ax.scatter([int(n)], [value], marker="x", s=80, label=key)
-        ax.set_xscale("log")
+
+    def value(t: dict, metric: str):
+        return _get(t, "added_itl_ms", "p99") if metric == "itl" else t["cpu_us_per_token"].get("server")
+
+    for ax, metric, title, target in ((axes[0][1], "itl", "S3 ladder: added inter-token p99 vs direct, ms", 50.0),
+                                      (axes[1][0], "cpu", "S3 ladder: CPU µs per streamed token (server)", 100.0)):
+        keys = sorted({k for n in ns for k in steps[n] if k != "A"})
+        for key in keys:
+            points = [(int(n), value(steps[n][key], metric)) for n in ns if key in steps[n]]
+            points = [(x, y) for x, y in points if y is not None]
+            if points:
+                style = {"marker": "o"} if len(points) > 1 else {"marker": "x", "markersize": 10, "linestyle": ""}
+                ax.plot([p[0] for p in points], [p[1] for p in points], label=key, **style)
+        ax.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:g}")
+        if ns:
+            ax.set_xscale("log")
+            ax.set_xticks([int(n) for n in ns], ns)
+            ax.minorticks_off()
         ax.set_xlabel("concurrent streams")
         ax.set_title(title)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
     ax = axes[1][1]
     crud = s.get("crud") or {}
     bars = [(f"{k}\n{w.replace('_', ' ')}", r["rps"] or 0) for w in ("alone", "under_load")
@@ -397,3 +403,17 @@ def write(results: dict, out_dir: Path) -> dict[str, Path]:
         results.setdefault("report_errors", []).append(f"chart: {exc!r}")
         paths["json"].write_text(json.dumps(results, indent=2, default=str))
     return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.report DIR`: render results.md and results.png again from DIR/results.json."""
+    import sys
+
+    out_dir = Path((argv or sys.argv[1:] or ["."])[0])
+    results = json.loads((out_dir / "results.json").read_text())
+    for path in write(results, out_dir).values():
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
 PG_URL = "postgres://postgres@127.0.0.1:5432/{name}"
 PG_DATABASE = "entities_bench"
+PG_CONNECT_ATTEMPTS = 10
+PG_RETRY_SECONDS = 3.0
 # A Redis database of its own, so the benchmark never reads or writes anyone else's keys.
 REDIS_URL = "redis://127.0.0.1:6379/11"
 BENCH_USER = "bench"
@@ -31,28 +33,37 @@ UNTHROTTLED = "1000000000/min"
 
 def postgres_available() -> bool:
     try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        with _pg_admin() as conn:
             conn.execute("SELECT 1")
         return True
     except Exception:  # noqa: BLE001 - any failure means "not here"
         return False
 
 
-def pg_recreate(name: str) -> None:
+def _pg_admin():
+    """An autocommit connection to the server, retried a while (other suites share its 100 slots)."""
+    import time
+
     import psycopg
 
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+    for attempt in range(PG_CONNECT_ATTEMPTS):
+        try:
+            return psycopg.connect(PG_ADMIN_DSN, autocommit=True)
+        except psycopg.OperationalError:
+            if attempt == PG_CONNECT_ATTEMPTS - 1:
+                raise
+            time.sleep(PG_RETRY_SECONDS)
+
+
+def pg_recreate(name: str) -> None:
+    with _pg_admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def pg_drop(name: str) -> None:
-    import psycopg
-
     try:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        with _pg_admin() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     except Exception:  # noqa: BLE001 - best effort at teardown
         pass
@@ -187,11 +198,20 @@ class Stack:
         self.env = self.entities_env(database, redis=self.scale)
         self.api_key = self.prepare(database, self.env)
         for server in self.servers:
-            port = free_port()
-            workers = self.workers if server == "uvicorn" else 1
-            self.spawn(f"entities-{server}", entities_argv(server, port, workers), env=self.env, port=port,
-                       ready_path="/healthz")
+            self.start_entities(server)
         return self
+
+    def start_entities(self, server: str, name: str | None = None) -> Child:
+        """An Entities process (``entities-<server>`` unless named) on the run's database."""
+        port = free_port()
+        workers = self.workers if server == "uvicorn" else 1
+        return self.spawn(name or f"entities-{server}", entities_argv(server, port, workers), env=self.env, port=port,
+                          ready_path="/healthz")
+
+    def stop_child(self, name: str) -> None:
+        child = self.children.pop(name, None)
+        if child is not None:
+            child.stop()
 
     def close(self) -> None:
         for name in reversed(list(self.children)):

@@ -44,6 +44,10 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
             return
         self.relays: dict[str, asyncio.Task] = {}
         self.last_seq: dict[str, int] = {}
+        # Held while a client frame is handled and around each relayed frame, so the answer
+        # to a frame (`accepted`, `error`) always precedes the events it causes: the engine
+        # may act on a cancel before the handler's database call has returned.
+        self.answering = asyncio.Lock()
         await self.accept()
         await self.channel_layer.group_add(thread_group(self.thread.id), self.channel_name)
         active = await database_sync_to_async(thread_active_run)(thread=self.thread)
@@ -87,15 +91,16 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
             await self._error(InvalidRequest(reason + " Known: send, cancel, subscribe, submit_tool_outputs, "
                                              "regenerate, ping.", param="type"))
             return
-        try:
-            await handler(content)
-        except EntitiesError as exc:
-            await self._error(exc, request_type=kind)
-        except Exception:  # noqa: BLE001 - a bad frame never kills the socket
-            log.exception("websocket frame failed")
-            await self.send_json({"type": "error", "request_type": kind, "error": {
-                "message": "The server could not handle this frame.", "type": "server_error", "param": None,
-                "code": "server_error"}})
+        async with self.answering:
+            try:
+                await handler(content)
+            except EntitiesError as exc:
+                await self._error(exc, request_type=kind)
+            except Exception:  # noqa: BLE001 - a bad frame never kills the socket
+                log.exception("websocket frame failed")
+                await self.send_json({"type": "error", "request_type": kind, "error": {
+                    "message": "The server could not handle this frame.", "type": "server_error", "param": None,
+                    "code": "server_error"}})
 
     async def _error(self, exc: EntitiesError, request_type: str | None = None) -> None:
         await self.send_json({"type": "error", "request_type": request_type, "error": exc.as_error()})
@@ -177,9 +182,11 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
             async for seq, name, data in watch_run(run_id, after_seq=after_seq):
                 if seq and seq <= self.last_seq.get(run_id, 0) and not name.startswith("thread.run."):
                     continue  # already sent on this socket
+                async with self.answering:
+                    await self.send_json({"type": "event", "run_id": run_id, "seq": seq, "event": name, "data": data})
                 self.last_seq[run_id] = max(seq, self.last_seq.get(run_id, 0))
-                await self.send_json({"type": "event", "run_id": run_id, "seq": seq, "event": name, "data": data})
-            await self.send_json({"type": "done", "run_id": run_id, "seq": self.last_seq.get(run_id, 0)})
+            async with self.answering:
+                await self.send_json({"type": "done", "run_id": run_id, "seq": self.last_seq.get(run_id, 0)})
         except asyncio.CancelledError:
             raise
         except Exception:  # noqa: BLE001

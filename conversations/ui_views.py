@@ -12,10 +12,10 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
-from django.http import Http404, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from django.views.static import serve
 
 from conversations.selectors import thread_get_for_user
@@ -50,7 +50,7 @@ class LogoutView(auth_views.LogoutView):
 
 
 @login_required
-@require_GET
+@require_safe
 def chat_index(request, thread_id: str | None = None):
     """The chat page; `/c/<thread_id>` opens that thread (404 unless it is the user's)."""
     if thread_id is not None:
@@ -82,7 +82,7 @@ def function_list(request):
     return JsonResponse({"object": "list", "data": data})
 
 
-@require_GET
+@require_safe
 def static_file(request, path: str):
     """Serve static files with DEBUG off too: from STATIC_ROOT after collectstatic, else from
     the finders (static/ and the apps). Revalidated on every load (304s are cheap), since
@@ -96,11 +96,27 @@ def static_file(request, path: str):
             raise Http404("No such static file.")
         found = Path(found)
         document_root = found.parents[len(Path(path).parts) - 1]
-    response = serve(request, path, document_root=str(document_root))
+    response = _buffered(serve(request, path, document_root=str(document_root)))
     if path.endswith(".mjs"):
         response["Content-Type"] = "text/javascript"
     patch_cache_control(response, public=True, no_cache=True)
     return response
+
+
+def _buffered(response):
+    # These files are small; sent from memory, ASGI needs no thread per file (and does not
+    # warn about consuming a synchronous file iterator).
+    if not isinstance(response, FileResponse):
+        return response
+    try:
+        body = b"".join(response.streaming_content)
+    finally:
+        response.close()
+    buffered = HttpResponse(body, content_type=response["Content-Type"])
+    for header in ("Last-Modified", "Content-Encoding"):
+        if header in response:
+            buffered[header] = response[header]
+    return buffered
 
 
 def _inside(root: Path, candidate: Path) -> bool:

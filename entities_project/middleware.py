@@ -39,6 +39,16 @@ class BodySizeLimitMiddleware:
         except ValueError:
             length = 0
         limit = settings.ENTITIES_MAX_BODY_BYTES
+        if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # A chunked body has no Content-Length: Django would let it past DATA_UPLOAD_MAX_MEMORY_SIZE
+            # and DRF would parse it as empty. Read at most limit + 1 bytes and give it its length.
+            body = request.read(limit + 1)
+            if len(body) > limit:
+                return error_json_response(
+                    413, f"Request body is over the limit of {limit} bytes.", code="request_too_large")
+            request._body = body
+            request.META["CONTENT_LENGTH"] = str(len(body))
+            return None
         if length > limit:
             return error_json_response(
                 413, f"Request body is {length} bytes; the limit is {limit} bytes.", code="request_too_large"

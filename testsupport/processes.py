@@ -1,6 +1,6 @@
 """Entities (or any ASGI app) as a real server process, for tests that kill and restart one.
 
-    with EntitiesProcess(env=test_database_env()) as server:   # waits for /healthz
+    with EntitiesProcess(env=database_env_for_subprocess()) as server:   # waits for /healthz
         client = openai.OpenAI(base_url=server.v1, api_key=...)
         server.kill()                                          # SIGKILL: no cleanup at all
 
@@ -29,7 +29,7 @@ START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 
 
-def test_database_env() -> dict[str, str]:
+def database_env_for_subprocess() -> dict[str, str]:
     """DATABASE_URL (and SECRET_KEY) for a process that must share the pytest test database.
 
     Call it during a test that has the database (``transactional_db``): the settings then

@@ -37,11 +37,14 @@ class Plan:
     compare_step: int = 100        # the ladder step also run under the other ASGI server
     headroom_streams: int = 64
     headroom_tokens: int = 3000
+    headroom_hold_s: float = 3.0
     crud_requests: int = 4000
     crud_seconds: float = 6.0
     run_creates: int = 600
     load_streams: int = 100
     ws_sockets: int = 200
+    ws_idle_s: float = 5.0
+    ws_settle_s: float = 2.0
     db_tokens: tuple[int, int] = (20, 2000)
     db_postgres: bool = True
     profile: bool = True
@@ -52,8 +55,8 @@ class Plan:
     def quick(cls) -> "Plan":
         return cls(iterations=20, round_size=10, warmup=2, throughput_tokens=500, throughput_iterations=2,
                    ladder=[10, 50], ladder_rounds=1, ladder_tokens=40, ramp_per_s=500.0, compare_step=10,
-                   headroom_streams=16, headroom_tokens=1000, crud_requests=300, crud_seconds=2.0, run_creates=60,
-                   load_streams=20, ws_sockets=50, db_postgres=False, profile=False, profile_step=50,
+                   headroom_streams=16, headroom_tokens=1000, headroom_hold_s=1.0, crud_requests=300, crud_seconds=2.0, run_creates=60,
+                   load_streams=20, ws_sockets=50, ws_idle_s=1.0, ws_settle_s=0.5, db_postgres=False, profile=False, profile_step=50,
                    profile_seconds=3.0)
 
 

@@ -91,18 +91,16 @@ async def run_crud(ctx: Context, log) -> dict:
 
     run_model = "cloud/" + model_name(ttft_ms=0, itl_ms=0, tokens=16, chunk_tokens=1)
 
-    async def create_runs(count: int, concurrency: int) -> dict:
-        await ctx.supply.ensure(count)
+    async def create_runs(count: int, seconds: float) -> dict:
+        """Non-streaming run creation, one fresh thread per run (one active run per thread)."""
         threads = ctx.supply.take(count)
 
         def create_run(i):
             return ("POST", f"/v1/threads/{threads[i]}/runs",
                     _json({"assistant_id": ctx.assistant_id, "model": run_model}), 200)
 
-        result = await closed_loop(entities.port, headers, create_run, concurrency=concurrency, max_requests=count,
-                                   max_seconds=plan.crud_seconds * 2, watched=watched)
-        result["all_runs_finished"] = await api.wait_idle(60.0)
-        return result
+        return await closed_loop(entities.port, headers, create_run, concurrency=16, max_requests=count,
+                                 max_seconds=seconds, watched=watched)
 
     out: dict = {"alone": {}, "under_load": {}}
     out["alone"]["raw_asgi_hello_c16"] = await closed_loop(stack.fake.port, {}, hello, concurrency=16,
@@ -112,7 +110,9 @@ async def run_crud(ctx: Context, log) -> dict:
                                                                 watched=watched, **bound)
     out["alone"]["create_message_c16"] = await closed_loop(entities.port, headers, create_message, concurrency=16,
                                                            watched=watched, **bound)
-    out["alone"]["create_run_c16"] = await create_runs(plan.run_creates, 16)
+    await ctx.supply.ensure(plan.run_creates)
+    out["alone"]["create_run_c16"] = await create_runs(plan.run_creates, plan.crud_seconds * 2)
+    out["alone"]["create_run_c16"]["all_runs_finished"] = await api.wait_idle(60.0)
     log("  CRUD alone done")
 
     # The same requests while streams run: streaming must not starve the loop or the DB thread.
@@ -130,17 +130,7 @@ async def run_crud(ctx: Context, log) -> dict:
                                                       watched=watched, **bound)
         load["create_message_c16"] = await closed_loop(entities.port, headers, create_message, concurrency=16,
                                                        watched=watched, **bound)
-        load["create_run_c16"] = await closed_loop_runs(plan.run_creates)
-
-    async def closed_loop_runs(count: int) -> dict:
-        threads = ctx.supply.take(count)
-
-        def create_run(i):
-            return ("POST", f"/v1/threads/{threads[i]}/runs",
-                    _json({"assistant_id": ctx.assistant_id, "model": run_model}), 200)
-
-        return await closed_loop(entities.port, headers, create_run, concurrency=16, max_requests=count,
-                                 max_seconds=seconds, watched=watched)
+        load["create_run_c16"] = await create_runs(plan.run_creates, seconds)
 
     background = await run_step(ctx, target, n, params, during=during)
     out["under_load"]["streams"] = {k: background[k] for k in ("n", "ok", "failed", "errors", "itl_ms", "ttft_ms")}

@@ -182,7 +182,7 @@ async def run_headroom(ctx: Context, log, ladder: dict | None) -> dict:
     wanted = heaviest * 1000.0 / plan.ladder_itl_ms
     out["scenario_rate_chunks_per_s"] = wanted
     out["headroom_x"] = out["max"]["chunks_per_s"] / wanted if out["max"]["chunks_per_s"] else None
-    hold_s = 3.0
+    hold_s = plan.headroom_hold_s
     for label, factor in (("at_1x", 1), ("at_5x", 5)):
         itl = plan.ladder_itl_ms / factor
         tokens = max(int(hold_s * 1000 / itl), 1)

@@ -152,7 +152,10 @@ class ControlListener:
 
     async def listen(self) -> None:
         layer = get_channel_layer()
-        self.channel = await layer.new_channel("engine.")
+        # The default prefix: channels_redis receives every process-local channel through
+        # one BZPOPMIN on "specific.<process>!" under one lock; a channel with its own prefix
+        # would wait for that lock (up to brpop_timeout) before each message.
+        self.channel = await layer.new_channel()
         for run_id in list(self.runtime.executors):
             await layer.group_add(control_group(run_id), self.channel)
         while True:

@@ -18,7 +18,7 @@ import threading
 from django.conf import settings
 
 from conversations.engine import remote, sweeper
-from conversations.engine.db import db
+from conversations.engine.db import close_pool, db
 from conversations.engine.executor import RunExecutor
 from conversations.engine.store import renew_leases
 from conversations.engine.stream import RunStream
@@ -202,6 +202,8 @@ class Runtime:
         if pending:
             await asyncio.wait(pending, timeout=timeout)
         self.background = []
+        # The engine's database workers end, and their connections with them.
+        await asyncio.to_thread(close_pool)
 
 
 runtime = Runtime()

@@ -83,7 +83,7 @@ async def watch_run(run_id: str, *, after_seq: int = 0) -> AsyncIterator[Event]:
 async def _follow_remote(run_id: str, after_seq: int) -> AsyncIterator[Event]:
     """Events from the process that owns the run, with gap detection and re-sync."""
     layer = get_channel_layer()
-    channel = await layer.new_channel("watch.")
+    channel = await layer.new_channel()  # the default prefix: see ControlListener.listen
     await layer.group_add(remote.run_group(run_id), channel)
     last = after_seq
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,7 +32,11 @@ RUN_OPTION_FIELDS = (
 
 
 def _check_user_limit(user) -> None:
+    """Call inside the transaction that creates the run. The user's row is locked first, so
+    concurrent creates by one user count one after the other (on PostgreSQL they would all
+    count the same rows and pass together; SQLite's IMMEDIATE transactions already serialise)."""
     limit = settings.ENTITIES_MAX_ACTIVE_RUNS_PER_USER
+    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
     if Run.objects.filter(owner=user, status__in=ACTIVE_RUN_STATUSES).count() >= limit:
         raise LimitExceeded(f"You already have {limit} active runs; wait for one to finish or cancel one.")
 

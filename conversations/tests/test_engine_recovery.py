@@ -15,7 +15,7 @@ from conversations.engine.sweeper import OWNER_LOST_ERROR
 from conversations.models import Action, Message, Run
 from conversations.tests.engine_support import *  # noqa: F401,F403 — cloud, wait_for, …
 from testsupport.factories import make_action, make_assistant, make_message, make_run, make_thread
-from testsupport.processes import EntitiesProcess, test_database_env
+from testsupport.processes import EntitiesProcess, database_env_for_subprocess
 from testsupport.scenarios import Reply, ToolCalls, words
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_it_fails_a_run_whose_server_process_was_killed_mid_reply(transactional_db, alice, fake_openai):
     # 200 chunks, 50 ms apart: the reply is still streaming when the process dies.
     fake_openai.push(Reply(words("slowly " * 200), delay=0.05))
-    env = {**test_database_env(), "ENTITIES_RUN_LEASE_SECONDS": "2", "ENTITIES_SWEEP_INTERVAL_SECONDS": "0.3",
+    env = {**database_env_for_subprocess(), "ENTITIES_RUN_LEASE_SECONDS": "2", "ENTITIES_SWEEP_INTERVAL_SECONDS": "0.3",
            "OPENAI_BASE_URL": fake_openai.url, "OPENAI_API_KEY": "test"}
 
     with EntitiesProcess(env=env) as first:
@@ -160,7 +160,7 @@ def test_it_expires_a_run_still_streaming_past_its_expiry(live_entities, sdk, cl
 @pytest.mark.slow
 def test_it_cancels_a_run_executing_in_another_process(live_entities, sdk, alice, fake_openai):
     fake_openai.push(Reply(words("slowly " * 200), delay=0.05))
-    env = {**test_database_env(), "ENTITIES_RUN_LEASE_SECONDS": "2", "OPENAI_BASE_URL": fake_openai.url,
+    env = {**database_env_for_subprocess(), "ENTITIES_RUN_LEASE_SECONDS": "2", "OPENAI_BASE_URL": fake_openai.url,
            "OPENAI_API_KEY": "test"}
     with EntitiesProcess(env=env) as other:
         remote = openai.OpenAI(base_url=other.v1, api_key=alice.api_key, max_retries=0, timeout=10)

@@ -21,7 +21,7 @@ from conversations.models import Message, Run, Thread
 from inference.registry import function_tool_definition, get_function
 from testsupport.factories import make_assistant, make_message, make_thread, make_user
 from testsupport.live import free_port
-from testsupport.requirements import require
+from testsupport.requirements import require, require_tool
 
 CHROMIUM = "/usr/bin/chromium"
 require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing; the browser tests drive Debian's Chromium (apt install chromium)")
@@ -86,12 +86,18 @@ def open_page(browser, live_entities, person):
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
         page.on("console", lambda message: message.type == "error" and problems.append(f"console: {message.text}"))
         page.goto(path)
+        if signed_in:
+            page.locator("#app.ready").wait_for()
         return page
 
     yield open_page
     for context in contexts:
         context.close()
     assert problems == []
+
+
+AT_BOTTOM = "(() => { const el = document.querySelector('#transcript'); return el.scrollHeight - el.scrollTop - el.clientHeight < 80; })()"
+SCROLL_TOP = "document.querySelector('#transcript').scrollTop"
 
 
 def shot(page: Page, name: str, *, docs: bool = False) -> None:
@@ -113,7 +119,12 @@ def last_reply(page: Page):
 
 
 def wait_for_run(page: Page, status: str = "completed"):
-    expect(last_reply(page)).to_have_attribute("data-status", status, timeout=15_000)
+    try:
+        expect(last_reply(page)).to_have_attribute("data-status", status, timeout=15_000)
+    except AssertionError as exc:
+        shot(page, "failure")
+        said = page.evaluate("Array.from(document.querySelectorAll('#composer-error, .toast')).map(e => e.textContent)")
+        raise AssertionError(f"{exc}\nthe page said: {said}") from None
 
 
 def reply_text(page: Page) -> str:
@@ -161,6 +172,8 @@ def test_it_refuses_a_wrong_password(open_page):
 
 def test_it_creates_and_edits_an_assistant(open_page, person):
     page = open_page()
+    expect(page.get_by_label("Message", exact=True)).to_have_attribute("placeholder", "Create an assistant to start chatting")
+    shot(page, "no-assistant")
     page.get_by_role("button", name="Create an assistant").click()
 
     dialog = page.get_by_role("dialog", name="New assistant")
@@ -227,6 +240,8 @@ def test_it_streams_a_reply_token_by_token_and_regenerates_it(open_page, person,
     thread = Thread.objects.get(owner=person)
     expect(page).to_have_url(re.compile(f"/c/{thread.id}$"))
     expect(page.locator(".thread-item.active")).to_have_text("Hello there")
+    thread.refresh_from_db()
+    assert (thread.title, thread.metadata) == ("Hello there", {})
     assert markdown_source(page) == Message.objects.get(thread=thread, role="assistant").text()
 
     settings.DEMO_TOKEN_DELAY = 0.0
@@ -236,6 +251,34 @@ def test_it_streams_a_reply_token_by_token_and_regenerates_it(open_page, person,
     wait_for_run(page)
     expect(page.locator(".run")).to_have_count(1)
     assert Message.objects.filter(thread=thread, role="assistant").count() == 1
+
+
+def test_it_follows_the_stream_unless_the_reader_scrolled_up(open_page, person, settings):
+    settings.DEMO_TOKEN_DELAY = 0.05
+    make_assistant(person, name="Echo", model="demo/echo")
+    thread = make_thread(person, title="A long chat")
+    for number in range(12):
+        make_message(thread, text=f"Message {number}\n\n" + "A paragraph that takes some room. " * 12)
+    page = open_page(f"/c/{thread.id}")
+    expect(page.locator(".msg.user")).to_have_count(12)
+    assert page.evaluate(AT_BOTTOM)
+
+    send(page, "Stream at the bottom")
+    expect(last_reply(page).locator(".msg.assistant")).to_contain_text("canned reply")
+    assert page.evaluate(AT_BOTTOM)
+    page.mouse.move(640, 300)
+    page.mouse.wheel(0, -700)
+    jump = page.get_by_role("button", name="Scroll to the latest message")
+    expect(jump).to_be_visible()
+    page.wait_for_timeout(300)
+    reading_at = page.evaluate(SCROLL_TOP)
+    wait_for_run(page)
+    assert abs(page.evaluate(SCROLL_TOP) - reading_at) < 2, "the view must stay where the reader scrolled"
+    assert not page.evaluate(AT_BOTTOM)
+
+    jump.click()
+    assert page.evaluate(AT_BOTTOM)
+    expect(jump).to_be_hidden()
 
 
 def test_it_stops_a_slow_reply(open_page, person):
@@ -276,6 +319,29 @@ def test_it_picks_the_stream_up_again_after_a_reload(open_page, person, settings
     assert reply_text(page).count("You said: Survive a reload") == 1
 
 
+def test_it_resumes_the_stream_when_the_socket_drops(open_page, person, settings):
+    settings.DEMO_TOKEN_DELAY = 0.05
+    make_assistant(person, name="Echo", model="demo/echo")
+    page = open_page()
+    page.evaluate("""() => {
+        const Native = window.WebSocket;
+        window.openSockets = [];
+        window.WebSocket = class extends Native {
+            constructor(...args) { super(...args); window.openSockets.push(this); }
+        };
+    }""")
+    send(page, "Keep going through a network blip")
+    expect(last_reply(page).locator(".msg.assistant")).to_contain_text("Demo backend")
+
+    page.evaluate("window.openSockets.at(-1).close()")
+    expect(page.locator("#connection")).to_have_text("Reconnecting…")
+    wait_for_run(page)
+
+    assert page.evaluate("window.openSockets.length") == 2
+    expect(page.locator(".msg.assistant")).to_have_count(1)
+    assert markdown_source(page) == Message.objects.get(thread__owner=person, role="assistant").text()
+
+
 def test_it_shows_a_server_tool_call_as_a_card(open_page, person):
     make_assistant(person, name="Travel helper", model="demo/tools",
                    tools=[function_tool_definition(get_function("get_flight_times"))])
@@ -294,6 +360,22 @@ def test_it_shows_a_server_tool_call_as_a_card(open_page, person):
     page.reload()  # the card comes back from the run steps
     wait_for_run(page)
     expect(page.locator('.tool-card[data-tool="get_flight_times"] .tool-section').last).to_contain_text("5h 30m")
+    page.emulate_media(color_scheme="dark")
+    shot(page, "tool-card-dark")
+
+
+def test_it_shows_the_code_interpreter_input_and_output(open_page, person):
+    require_tool("bwrap", "the code interpreter runs Python inside bubblewrap")
+    make_assistant(person, name="Coder", model="demo/tools", tools=[{"type": "code_interpreter"}])
+    page = open_page()
+    send(page, "Run this with the code_interpreter:\n```python\nprint(6 * 7)\n```")
+
+    wait_for_run(page)
+    card = page.locator('.tool-card[data-tool="code_interpreter"]')
+    expect(card).to_contain_text("Code interpreter")
+    expect(card.locator(".tool-section").first).to_contain_text("print(6 * 7)")
+    expect(card.locator(".tool-section").last).to_contain_text("42")
+    expect(card.locator(".chip")).to_have_text("Done")
 
 
 def test_it_asks_for_the_output_of_a_client_side_function(open_page, person):
@@ -376,9 +458,9 @@ def test_it_shows_a_failed_run_with_its_last_error(open_page, person, settings):
 
 def test_it_searches_renames_and_deletes_threads(open_page, person):
     assistant = make_assistant(person, name="Echo", model="demo/echo")
-    fruit = make_thread(person, title="Fruit", metadata={"title": "Fruit"})
+    fruit = make_thread(person, title="Fruit")
     make_message(fruit, text="I like bananas")
-    travel = make_thread(person, title="Travel plans", metadata={"title": "Travel plans"})
+    travel = make_thread(person, title="Travel plans")
     make_message(travel, text="Lisbon in May")
     make_message(travel, role="assistant", text="Lovely **idea**.", assistant_id=assistant.id)
     page = open_page()
@@ -399,7 +481,7 @@ def test_it_searches_renames_and_deletes_threads(open_page, person):
     page.keyboard.press("Enter")
     expect(items.first).to_have_text("Lisbon trip")
     travel.refresh_from_db()
-    assert (travel.title, travel.metadata) == ("Lisbon trip", {"title": "Lisbon trip"})
+    assert (travel.title, travel.metadata) == ("Lisbon trip", {})
 
     page.get_by_role("button", name="Delete chat: Fruit").click()
     page.get_by_role("dialog").get_by_role("button", name="Delete chat").click()
@@ -415,7 +497,7 @@ def test_it_searches_renames_and_deletes_threads(open_page, person):
 
 def test_it_collapses_the_sidebar_at_phone_width(open_page, person):
     make_assistant(person, name="Echo", model="demo/echo")
-    make_thread(person, metadata={"title": "An older chat"})
+    make_thread(person, title="An older chat")
     page = open_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
 
     sidebar = page.get_by_role("complementary", name="Chats")

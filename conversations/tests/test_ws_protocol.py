@@ -205,6 +205,8 @@ async def test_it_cancels_a_running_run_keeping_the_partial_reply(thread, alice,
 
     [accepted] = [f for f in after if f["type"] == "accepted"]
     assert accepted == {"type": "accepted", "request_type": "cancel", "run_id": run_id, "status": "cancelling"}
+    # The answer comes before anything the cancel caused.
+    assert after.index(accepted) < next(i for i, f in enumerate(after) if f.get("event") == "thread.run.cancelling")
     names = event_names(before + after)
     tail = [n for n in names[names.index("thread.run.cancelling"):] if not n.startswith("thread.run.step.")]
     assert tail == ["thread.run.cancelling", "thread.message.incomplete", "thread.run.cancelled"]

@@ -74,6 +74,11 @@ def api_exception_handler(exc, context) -> Response | None:
         )
     elif isinstance(exc, (drf.NotFound, Http404)):
         status, body = 404, envelope("No such object.", code="not_found")
+    elif isinstance(exc, drf.PermissionDenied) and str(exc.detail).startswith("CSRF Failed"):
+        # A browser session writing without the token (SessionAuthentication): say so, since
+        # a 404 would send the UI's author looking for a missing object.
+        status, body = 403, envelope("CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken "
+                                     "header, or authenticate with an API key.", code="csrf_failed")
     elif isinstance(exc, (drf.PermissionDenied, PermissionDenied)):
         # Ownership never leaks: objects of others are handled as NotFound in selectors.
         status, body = 404, envelope("No such object.", code="not_found")

@@ -1,9 +1,25 @@
-"""Per-API-key and per-user throttles (rates in REST_FRAMEWORK settings, from the env)."""
+"""Per-API-key and per-user throttles (rates in REST_FRAMEWORK settings, from the env).
 
+A refused request gets 429 with `Retry-After` in the Assistants error envelope
+(entities_project.api.errors); the openai SDK raises `RateLimitError` and honours it.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 
-class ApiKeyRateThrottle(SimpleRateThrottle):
+class _SettingsRate(SimpleRateThrottle):
+    def get_rate(self):
+        # DRF binds THROTTLE_RATES when the class is defined; reading api_settings per request
+        # lets a changed REST_FRAMEWORK setting (a reload, override_settings) apply at once.
+        try:
+            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+        except KeyError as exc:
+            raise ImproperlyConfigured(f"REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'] has no rate for {self.scope!r}") from exc
+
+
+class ApiKeyRateThrottle(_SettingsRate):
     """Limits each API key separately (JWT requests are not counted here)."""
 
     scope = "api_key"
@@ -16,7 +32,7 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": prefix}
 
 
-class UserRateThrottle(SimpleRateThrottle):
+class UserRateThrottle(_SettingsRate):
     """Limits each user across all of their keys and tokens."""
 
     scope = "user"

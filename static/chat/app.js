@@ -32,6 +32,8 @@ const els = {
   messages: $("#messages"),
   empty: $("#empty"),
   emptyAssistant: $("#empty-assistant"),
+  emptyTalking: $("#empty-talking"),
+  emptyNone: $("#empty-none"),
   emptyCreate: $("#empty-create"),
   demoNote: $("#demo-note"),
   jump: $("#jump"),
@@ -55,6 +57,7 @@ const state = {
   pendingUser: null,
   resyncing: false,
   historyActive: false,
+  loading: true, // booting, or drawing a thread: sending waits until it is shown
 };
 
 // --- small UI services ------------------------------------------------------------------
@@ -137,7 +140,10 @@ function renderAssistantPicker() {
   els.backend.replaceChildren(...(badge ? [badge] : []));
   els.composerBackend.replaceChildren(...(assistant ? ["Replies from ", backendBadge(assistant.model, config.defaultInference)] : []));
   els.emptyAssistant.textContent = assistant ? assistantLabel(assistant) : "";
+  els.prompt.placeholder = assistant ? `Message ${assistantLabel(assistant)}…` : "Create an assistant to start chatting";
   els.emptyCreate.hidden = !!assistant;
+  els.emptyTalking.hidden = !assistant;
+  els.emptyNone.hidden = !!assistant;
   els.demoNote.hidden = !(assistant && backendOf(assistant.model, config.defaultInference) === "demo");
   for (const view of transcript.runs.values()) if (view.run) ctx.describeRun(view, view.run);
   updateComposer();
@@ -218,10 +224,14 @@ async function renderHistory(threadId, gen) {
     view.message(message.id).setText(textOf(message.content), message.status);
   }
   // Runs that left no message: a failure, a stop, or a request for a client-side tool's
-  // output. (A completed run without one was replaced by "regenerate".)
+  // output. One followed by a newer run before the next user message was replaced by
+  // "regenerate" (as is every completed run without a message), so it is not shown.
+  const age = new Map(runs.map((run, index) => [run.id, index])); // 0 = the newest
   for (const run of runs.slice().reverse()) {
     if (transcript.run(run.id) || run.status === "completed") continue;
     const next = userTimes().find(([, created]) => created > run.created_at);
+    const replaced = runs.some((other) => age.get(other.id) < age.get(run.id) && (!next || other.created_at <= next[1]));
+    if (replaced && !isActive(run.status)) continue;
     const view = transcript.ensureRun(run.id);
     if (next) els.messages.insertBefore(view.el, next[0].el);
     fillSteps(view, stepLists.get(run.id));
@@ -256,6 +266,7 @@ function connectSocket(threadId) {
     onState: (status, code) => { if (state.socket === socket) onSocketState(status, code); },
   });
   state.socket = socket;
+  socket.connect();
   return socket;
 }
 
@@ -275,6 +286,8 @@ async function openThread(threadId, { push = true } = {}) {
   els.composerError.hidden = true;
   transcript.clear();
   showEmpty(false);
+  state.loading = true;
+  updateComposer();
   els.messages.setAttribute("aria-busy", "true");
   try {
     if (!(await renderHistory(threadId, gen))) return;
@@ -282,12 +295,15 @@ async function openThread(threadId, { push = true } = {}) {
     if (gen !== state.gen) return;
     notify(problem.status === 404 ? "That chat no longer exists." : problem.message);
     if (problem.status === 404) newChat();
+    else state.loading = false;
     return;
   } finally {
     els.messages.setAttribute("aria-busy", "false");
   }
   setDocumentTitle();
   connectSocket(threadId);
+  state.loading = false;
+  updateComposer();
   scroller.toBottom();
 }
 
@@ -297,6 +313,7 @@ function newChat({ push = true } = {}) {
   state.threadId = null;
   state.pendingUser = null;
   state.historyActive = false;
+  state.loading = false;
   transcript.clear();
   sidebar.setActive(null);
   if (push && location.pathname !== "/") history.pushState({}, "", "/");
@@ -499,13 +516,13 @@ function updateComposer() {
   els.send.hidden = !!active;
   els.stop.hidden = !active;
   els.stop.disabled = !!active && active.status === "cancelling";
-  els.send.disabled = state.sending || !els.prompt.value.trim();
+  els.send.disabled = state.sending || state.loading || !els.prompt.value.trim();
   els.composer.classList.toggle("busy", !!active || state.sending);
 }
 
 async function send() {
   const text = els.prompt.value;
-  if (!text.trim() || state.sending || transcript.activeRun()) return;
+  if (!text.trim() || state.sending || state.loading || transcript.activeRun()) return;
   const assistant = currentAssistant();
   if (!assistant) {
     showComposerError("Create an assistant first: it decides which model answers.");
@@ -525,12 +542,12 @@ async function send() {
   const gen = state.gen;
   try {
     if (!state.threadId) {
-      // GET /v1/threads does not return the server's `title`, so the UI keeps a copy in metadata.
-      const thread = await api.post("/threads", { metadata: { title: titleFromText(text) } });
+      const thread = await api.post("/threads", {});
       if (gen !== state.gen) return;
       state.threadId = thread.id;
       history.pushState({ threadId: thread.id }, "", `/c/${thread.id}`);
-      sidebar.upsert(thread);
+      // The server titles the thread from its first message, the same way; show it now.
+      sidebar.upsert({ ...thread, title: thread.title || titleFromText(text) });
       sidebar.setActive(thread.id);
       setDocumentTitle();
       connectSocket(thread.id);
@@ -594,6 +611,7 @@ function setSidebar(show) {
   } else {
     els.app.classList.toggle("sidebar-collapsed", !show);
   }
+  els.toggleSidebar.replaceChildren(icon(narrow.matches ? "menu" : "panel"));
   els.toggleSidebar.setAttribute("aria-expanded", String(sidebarShown()));
   els.toggleSidebar.setAttribute("aria-label", sidebarShown() ? "Hide sidebar" : "Show sidebar");
 }
@@ -701,10 +719,13 @@ async function boot() {
   hydrateIcons();
   wire();
   setSidebar(!narrow.matches);
-  await Promise.all([refreshAssistants(), editor.loadFunctions()]);
-  sidebar.refresh().then(setDocumentTitle);
-  if (config.threadId) await openThread(config.threadId, { push: false });
-  else newChat({ push: false });
+  updateComposer();
+  const gen = state.gen;
+  await Promise.all([refreshAssistants(), editor.loadFunctions(), sidebar.refresh()]);
+  if (state.gen === gen) { // unless a click already opened something
+    if (config.threadId) await openThread(config.threadId, { push: false });
+    else newChat({ push: false });
+  }
   els.app.classList.add("ready");
 }
 

@@ -59,13 +59,13 @@ export class AssistantEditor {
     this.deleteButton.addEventListener("click", () => this.remove());
   }
 
-  async loadModels() {
+  /** GET /v1/models, once (it waits for every backend, up to a couple of seconds offline). */
+  loadModels() {
     if (!this.models) {
-      try {
-        this.models = (await this.api.get("/models")).data.map((m) => m.id);
-      } catch {
-        this.models = [];
-      }
+      this.models = this.api.get("/models").then((page) => page.data.map((m) => m.id)).catch(() => {
+        this.models = null; // ask again next time
+        return [];
+      });
     }
     return this.models;
   }
@@ -92,18 +92,24 @@ export class AssistantEditor {
     this.title.textContent = assistant ? "Edit assistant" : "New assistant";
     this.saveButton.textContent = assistant ? "Save changes" : "Create assistant";
     this.deleteButton.hidden = !assistant;
-    const [models, functions] = await Promise.all([this.loadModels(), this.loadFunctions()]);
-    const model = (assistant && assistant.model) || defaults.model || models[0] || "demo/echo";
+    const functions = await this.loadFunctions();
+    const model = (assistant && assistant.model) || defaults.model || "demo/echo";
     this.form.elements.name.value = assistant ? assistant.name || "" : defaults.name || "";
     this.form.elements.instructions.value = assistant ? assistant.instructions || "" : defaults.instructions || "";
-    this.fillModels(models, model);
+    this.fillModels(null, model);
     this.fillTools(functions, assistant ? assistant.tools || [] : []);
     if (!this.dialog.open) this.dialog.showModal();
     this.form.elements.name.focus();
+    const opened = this.assistant;
+    const models = await this.loadModels();
+    // The list arrives after the dialog opened: keep whatever the user picked meanwhile.
+    if (this.dialog.open && this.assistant === opened) this.fillModels(models, this.modelSelect.value || model);
   }
 
   fillModels(models, current) {
     const groups = new Map();
+    const loading = models === null;
+    models = models || [];
     for (const id of models.includes(current) ? models : [...models, current]) {
       const type = backendOf(id, this.defaultType);
       if (!groups.has(type)) groups.set(type, []);
@@ -112,7 +118,7 @@ export class AssistantEditor {
     const order = ["demo", "local", "cloud"];
     const types = Array.from(groups.keys()).sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
     this.modelSelect.replaceChildren(...types.map((type) => h("optgroup", { label: (BACKENDS[type] || { group: type }).group },
-      ...groups.get(type).map((id) => h("option", { value: id, text: models.includes(id) ? id : `${id} (not answering now)` })))));
+      ...groups.get(type).map((id) => h("option", { value: id, text: loading || models.includes(id) ? id : `${id} (not answering now)` })))));
     this.modelSelect.value = current;
   }
 

@@ -4,8 +4,8 @@ import { h, icon } from "./dom.js";
 
 const TITLE_LIMIT = 60;
 
-/** The title the UI shows: the server's `title` when the API returns it, else the copy the
- * UI keeps in metadata (GET /v1/threads does not return `title` yet). */
+/** The title the UI shows: the server's `title` (an Entities extension, set from the first
+ * message or by renaming), else a `title` key in metadata (threads made through the SDK). */
 export function threadTitle(thread) {
   return (thread.title || (thread.metadata && thread.metadata.title) || "").trim() || "New chat";
 }
@@ -147,9 +147,8 @@ export class Sidebar {
         return;
       }
       try {
-        // `title` is the Entities extension; the metadata copy is what the list returns today.
-        const updated = await this.api.post(`/threads/${thread.id}`, { title, metadata: { ...(thread.metadata || {}), title: title.slice(0, 512) } });
-        this.threads = this.threads.map((t) => (t.id === thread.id ? { ...updated, title } : t));
+        const updated = await this.api.post(`/threads/${thread.id}`, { title });
+        this.threads = this.threads.map((t) => (t.id === thread.id ? updated : t));
       } catch (problem) {
         this.notify(problem.message);
       }

@@ -17,7 +17,6 @@ export class ThreadSocket {
     this.closed = false;
     this.isReady = false;
     this.readyWaiters = [];
-    this.connect();
   }
 
   connect() {

@@ -313,7 +313,7 @@ export class RunView {
     if (status === "failed" || status === "expired" || (error && status === "incomplete")) {
       const message = (error && error.message) || (status === "expired" ? "The run expired before it finished." : "The run failed.");
       this.notice.append(h("div", { class: "run-error", role: "alert" }, icon("alert", { size: 16 }),
-        h("div", {}, h("strong", { text: status === "expired" ? "Expired" : "Something went wrong" }),
+        h("div", {}, h("strong", { text: status === "expired" ? "The run expired" : "The run failed" }),
           h("p", { class: "run-error-text", text: message }),
           error && error.code ? h("span", { class: "run-error-code", text: error.code }) : null)));
     }

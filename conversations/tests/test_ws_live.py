@@ -1,0 +1,140 @@
+"""The WebSocket surface through a real client (`websockets`) against a live server.
+
+What the protocol tests show with the communicator, here over TCP and uvicorn: a run
+streamed, one cancelled, and one picked up again after the client lost its connection
+in mid-reply, with nothing missing and nothing doubled.
+"""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from assistants.services import assistant_create
+from conversations.models import Message, Run
+from conversations.services.threads import thread_create
+from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai
+from testsupport.scenarios import Reply, words
+from testsupport.sse import cloud  # noqa: F401 - a fixture
+from testsupport.ws import collect, event_names, is_done, is_type, nth_delta, seqs, text_of, websocket_receive
+
+SLOW_WORDS = words("the quick brown fox jumps over the lazy dog and runs far away from here")
+
+
+@pytest.fixture
+def thread(alice):
+    return thread_create(user=alice.user)
+
+
+def url(live, thread_id: str, token: str) -> str:
+    return f"{live.ws_url}/ws/threads/{thread_id}/?token={token}"
+
+
+async def open_socket(live, thread_id: str, token: str):
+    """A connected client and its `ready` frame."""
+    websocket = await connect(url(live, thread_id, token), open_timeout=5)
+    return websocket, await collect(websocket_receive(websocket), is_type("ready"))
+
+
+async def start_run(websocket, assistant_id: str, content: str) -> str:
+    await websocket.send(__import__("json").dumps({"type": "send", "assistant_id": assistant_id, "content": content}))
+    frames = await collect(websocket_receive(websocket), is_type("accepted"))
+    return frames[-1]["run_id"]
+
+
+def stored(run_id: str) -> tuple[Run, Message]:
+    run = Run.objects.get(pk=run_id)
+    return run, Message.objects.get(run=run)
+
+
+async def test_it_streams_a_run_to_a_real_client(live_entities, alice, thread):
+    echo = await sync_to_async(assistant_create)(user=alice.user, model="demo/echo")
+    websocket, [ready] = await open_socket(live_entities, thread.id, alice.api_key)
+    assert ready == {"type": "ready", "thread_id": thread.id, "active_run": None}
+
+    run_id = await start_run(websocket, echo.id, "over the wire")
+    frames = await collect(websocket_receive(websocket), is_done(run_id))
+    await websocket.close()
+
+    run, reply = await sync_to_async(stored)(run_id)
+    assert run.status == "completed"
+    assert event_names(frames)[-1] == "thread.run.completed"
+    assert seqs(frames) == list(range(1, run.event_seq + 1))
+    assert text_of(frames) == reply.content[0]["text"]["value"]
+    assert "You said: over the wire" in text_of(frames)
+
+
+async def test_it_cancels_a_run_from_a_real_client(live_entities, alice, thread):
+    slow = await sync_to_async(assistant_create)(user=alice.user, model="demo/slow")
+    websocket, _ = await open_socket(live_entities, thread.id, alice.api_key)
+    receive = websocket_receive(websocket)
+    run_id = await start_run(websocket, slow.id, "a long story")
+    before = await collect(receive, nth_delta(2))
+
+    await websocket.send('{"type": "cancel"}')  # no run_id: the thread's active run
+    after = await collect(receive, is_done(run_id))
+    await websocket.close()
+
+    assert {"type": "accepted", "request_type": "cancel", "run_id": run_id, "status": "cancelling"} in after
+    assert event_names(after)[-1] == "thread.run.cancelled"
+    run, reply = await sync_to_async(stored)(run_id)
+    assert (run.status, reply.status) == ("cancelled", "incomplete")
+    assert reply.content[0]["text"]["value"] == text_of(before + after)
+
+
+async def test_it_resumes_a_reply_after_the_client_lost_its_connection(live_entities, alice, thread, cloud):
+    cloud.push(Reply(SLOW_WORDS, delay=0.05))
+    assistant = await sync_to_async(assistant_create)(user=alice.user, model="cloud/x")
+    websocket, _ = await open_socket(live_entities, thread.id, alice.api_key)
+    run_id = await start_run(websocket, assistant.id, "tell me")
+    seen = await collect(websocket_receive(websocket), nth_delta(3))
+    await websocket.close()  # the connection drops in mid-reply
+
+    websocket, [ready] = await open_socket(live_entities, thread.id, alice.api_key)
+    assert (ready["active_run"]["id"], ready["active_run"]["status"]) == (run_id, "in_progress")
+    last = seqs(seen)[-1]
+    await websocket.send(f'{{"type": "subscribe", "run_id": "{run_id}", "after_seq": {last}}}')
+    rest = await collect(websocket_receive(websocket), is_done(run_id))
+    await websocket.close()
+
+    run, reply = await sync_to_async(stored)(run_id)
+    assert run.status == "completed"
+    assert seqs(seen) + seqs(rest) == list(range(1, run.event_seq + 1))  # nothing missing, nothing twice
+    assert text_of(seen) and text_of(rest)
+    assert text_of(seen) + text_of(rest) == reply.content[0]["text"]["value"] == "".join(SLOW_WORDS)
+    assert rest[-1] == {"type": "done", "run_id": run_id, "seq": run.event_seq}
+
+
+async def test_it_streams_one_tabs_run_to_another_tab(live_entities, alice, thread):
+    echo = await sync_to_async(assistant_create)(user=alice.user, model="demo/echo")
+    first, _ = await open_socket(live_entities, thread.id, alice.api_key)
+    second, _ = await open_socket(live_entities, thread.id, alice.api_key)
+
+    run_id = await start_run(first, echo.id, "both of you")
+    mine = await collect(websocket_receive(first), is_done(run_id))
+    theirs = await collect(websocket_receive(second), is_done(run_id))
+    await first.close()
+    await second.close()
+
+    assert [f for f in theirs if f["type"] == "thread.run"][0] == {
+        "type": "thread.run", "run_id": run_id, "status": "queued", "seq": 1}
+    assert [f for f in theirs if f["type"] == "event"] == [f for f in mine if f["type"] == "event"]
+
+
+async def test_it_refuses_the_handshake_of_strangers(live_entities, alice, bob, thread):
+    refusals = [
+        (url(live_entities, thread.id, "nope"), {}),
+        (url(live_entities, thread.id, bob.api_key), {}),
+        (url(live_entities, thread.id, alice.api_key), {"Origin": "https://evil.example"}),
+    ]
+    for address, headers in refusals:
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(address, additional_headers=headers, open_timeout=5)
+        # A close before accept is an HTTP 403 to the client (ASGI servers answer it so).
+        assert refused.value.response.status_code == 403
+
+    websocket = await connect(url(live_entities, thread.id, alice.api_key),
+                              additional_headers={"Origin": f"http://127.0.0.1:{live_entities.port}"}, open_timeout=5)
+    await websocket.close()
