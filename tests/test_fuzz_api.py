@@ -191,7 +191,12 @@ subset = schemathesis.pytest.from_fixture("subset_schema")
 entities = schemathesis.pytest.from_fixture("entities_schema").include(_differs_from_subset)
 
 
+# The long run takes many minutes: past pytest.ini's 300 s per test.
+LONG_TIMEOUT = pytest.mark.timeout(3600 if LONG_RUN else 300)
+
+
 @pytest.mark.slow
+@LONG_TIMEOUT
 @subset.parametrize()
 @FUZZ_SETTINGS
 def test_it_answers_the_assistants_subset_without_5xx_and_in_shape(case, fuzzer):
@@ -199,6 +204,7 @@ def test_it_answers_the_assistants_subset_without_5xx_and_in_shape(case, fuzzer)
 
 
 @pytest.mark.slow
+@LONG_TIMEOUT
 @entities.parametrize()
 @FUZZ_SETTINGS
 def test_it_answers_its_own_openapi_document_without_5xx_and_in_shape(case, fuzzer):

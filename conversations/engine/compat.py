@@ -22,12 +22,21 @@ async def aprocess_conversation(inference=None, *, thread_id: str, message_id: s
     from conversations.engine.runtime import runtime
 
     runtime.submit(run_id)  # a no-op when it is already executing
+    streamed: set[str] = set()  # messages whose deltas we saw
     async for _, name, data in watch_run(run_id):
         if name == "thread.message.delta":
+            streamed.add(data["id"])
             for part in data["delta"].get("content", []):
                 text = part.get("text", {}).get("value")
                 if text:
                     yield text
+        elif name in ("thread.message.completed", "thread.message.incomplete") and data["id"] not in streamed:
+            # Replayed from stored state (the run ended before we watched, or elsewhere):
+            # no deltas come for this message, so its whole text is the chunk.
+            text = "".join(p.get("text", {}).get("value", "") for p in data.get("content") or []
+                           if p.get("type") == "text")
+            if text:
+                yield text
 
 
 def process_conversation(inference=None, *, thread_id: str, message_id: str, run_id: str, assistant_id: str,

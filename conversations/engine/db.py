@@ -28,25 +28,40 @@ DB_THREADS = min(32, (os.cpu_count() or 1) + 4)  # the size asyncio's default po
 
 CLOSE_TIMEOUT_SECONDS = 10.0
 
-_pool: ThreadPoolExecutor | None = None
-_pool_threads = 0
+
+class _Pool:
+    """The worker threads, counted so that ``close`` can reach each of them."""
+
+    def __init__(self) -> None:
+        self.threads = 0
+        self._lock = threading.Lock()
+        self.executor = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="entities-db",
+                                           initializer=self._started)
+
+    def _started(self) -> None:
+        with self._lock:
+            self.threads += 1
+
+    def close(self) -> None:
+        with self._lock:
+            threads = self.threads
+        if threads:
+            barrier = threading.Barrier(threads)
+            for _ in range(threads):
+                self.executor.submit(_close_in_worker, barrier)
+        self.executor.shutdown(wait=True)
+
+
+_pool: _Pool | None = None
 _pool_lock = threading.Lock()
 
 
-def _thread_started() -> None:
-    global _pool_threads
-    with _pool_lock:
-        _pool_threads += 1
-
-
 def _executor() -> ThreadPoolExecutor:
-    global _pool, _pool_threads
+    global _pool
     with _pool_lock:
         if _pool is None:
-            _pool_threads = 0
-            _pool = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="entities-db",
-                                       initializer=_thread_started)
-        return _pool
+            _pool = _Pool()
+        return _pool.executor
 
 
 def _close_in_worker(barrier: threading.Barrier) -> None:
@@ -67,14 +82,9 @@ def close_pool() -> None:
     """
     global _pool
     with _pool_lock:
-        pool, _pool, threads = _pool, None, _pool_threads
-    if pool is None:
-        return
-    if threads:
-        barrier = threading.Barrier(threads)
-        for _ in range(threads):
-            pool.submit(_close_in_worker, barrier)
-    pool.shutdown(wait=True)
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.close()
 
 
 def _call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -138,3 +138,24 @@ def test_it_serves_the_seed_process_conversation_api(live_entities, alice, cloud
     assert chunks == ["Hel", "lo", " seed"]
     assert wait_until(lambda: Run.objects.get(pk=run.id).status == "completed", what="run completed")
     assert Message.objects.get(run=run).text() == "Hello seed"
+
+
+def test_it_gives_the_seed_api_the_whole_reply_of_a_run_that_already_finished(live_entities, alice, cloud):
+    from conversations.engine.runtime import runtime
+    from conversations.services.runs import run_create
+    from inference.factory import InferenceFactory
+    from testsupport.factories import make_assistant, make_message, make_thread
+
+    cloud.push(Reply(["Already", " done"]))
+    thread = make_thread(alice.user)
+    message = make_message(thread, text="Hi")
+    assistant = make_assistant(alice.user, model="cloud/fake-model")
+    run = run_create(thread=thread, assistant=assistant)
+    wait_until(lambda: Run.objects.get(pk=run.id).status == "completed" and not runtime.is_local(run.id),
+               what="run completed")
+    runtime.streams.pop(run.id, None)  # as in another process, or after the event log was let go
+
+    chunks = list(InferenceFactory.get_inference("local").process_conversation(
+        thread_id=thread.id, message_id=message.id, run_id=run.id, assistant_id=assistant.id, user_message="Hi"))
+
+    assert "".join(chunks) == "Already done"

@@ -147,7 +147,9 @@ async def test_it_cancels_through_another_process_what_one_process_runs(processe
     assert await fake_openai.await_disconnect(timeout=5)  # A hung up on the model server
 
 
-@pytest.mark.xfail(strict=True, reason="open bug: redis-py 8 times a read out after 5 s, as long as channels_redis's "
+# Not strict: whether the consumer or the engine's listener holds channels_redis's receive
+# lock when the read times out is chance, so the bug shows in most runs, not all.
+@pytest.mark.xfail(strict=False, reason="open bug: redis-py 8 times a read out after 5 s, as long as channels_redis's "
                    "idle BZPOPMIN, so a quiet socket's channel receive raises and the consumer dies; fix in "
                    "settings.CHANNEL_LAYERS (socket_timeout above 5 s), then remove this marker")
 async def test_it_keeps_a_quiet_websocket_open_on_the_redis_layer(processes, setup):
@@ -156,6 +158,7 @@ async def test_it_keeps_a_quiet_websocket_open_on_the_redis_layer(processes, set
     async with connect(f"{b.url.replace('http', 'ws')}/ws/threads/{thread_id}/?token={alice.api_key}") as ws:
         receive = websocket_receive(ws)
         await collect(receive, is_type("ready"))
-        await asyncio.sleep(6.5)  # longer than the 5 s idle wait of a channel-layer receive
-        await ws.send('{"type": "ping"}')
-        assert await collect(receive, is_type("pong"), timeout=5) == [{"type": "pong"}]
+        for _ in range(4):  # two idle waits (5 s) of a channel-layer receive, and more
+            await asyncio.sleep(3)
+            await ws.send('{"type": "ping"}')
+            assert await collect(receive, is_type("pong"), timeout=5) == [{"type": "pong"}]

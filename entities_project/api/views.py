@@ -6,6 +6,8 @@ the error envelope from REST_FRAMEWORK settings).
 
 from __future__ import annotations
 
+import time
+
 from asgiref.sync import async_to_sync
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,11 +30,23 @@ class V1APIView(APIView):
             check_beta_header(request.headers.get("OpenAI-Beta"))
 
 
+MODELS_CACHE_SECONDS = 15.0
+_models_cache: tuple[float, list[dict]] | None = None
+
+
 def _models() -> list[dict]:
+    """The backends' models, cached briefly: probing unreachable servers takes up to
+    seconds, and sync views share one thread under ASGI, so every request would wait."""
+    global _models_cache
+    now = time.monotonic()
+    if _models_cache is not None and now - _models_cache[0] < MODELS_CACHE_SECONDS:
+        return _models_cache[1]
     # Imported here: the inference package is heavy and optional for most views.
     from inference.factory import list_all_models
 
-    return async_to_sync(list_all_models)()
+    models = async_to_sync(list_all_models)()
+    _models_cache = (time.monotonic(), models)
+    return models
 
 
 class ModelListView(V1APIView):

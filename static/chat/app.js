@@ -230,7 +230,7 @@ async function renderHistory(threadId, gen) {
   for (const run of runs.slice().reverse()) {
     if (transcript.run(run.id) || run.status === "completed") continue;
     const next = userTimes().find(([, created]) => created > run.created_at);
-    const replaced = runs.some((other) => age.get(other.id) < age.get(run.id) && (!next || other.created_at <= next[1]));
+    const replaced = runs.some((other) => age.get(other.id) < age.get(run.id) && (!next || other.created_at < next[1]));
     if (replaced && !isActive(run.status)) continue;
     const view = transcript.ensureRun(run.id);
     if (next) els.messages.insertBefore(view.el, next[0].el);

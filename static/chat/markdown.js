@@ -48,15 +48,17 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
 
 hljs.configure({ ignoreUnescapedHTML: true });
 
-/** Replace ``el``'s children with ``text`` rendered as sanitised Markdown. */
-export function renderMarkdown(el, text, { role = "assistant" } = {}) {
+/** Replace ``el``'s children with ``text`` rendered as sanitised Markdown. While ``streaming``
+ * (re-rendered every frame) a block without a declared language is not auto-detected: that
+ * tries every language, too slow to repeat per token; the final render does it. */
+export function renderMarkdown(el, text, { role = "assistant", streaming = false } = {}) {
   const html = (PARSERS[role] || PARSERS.assistant).parse(text || "");
   const fragment = DOMPurify.sanitize(html, PURIFY);
-  enhanceCodeBlocks(fragment);
+  enhanceCodeBlocks(fragment, streaming);
   el.replaceChildren(fragment);
 }
 
-function enhanceCodeBlocks(root) {
+function enhanceCodeBlocks(root, streaming) {
   for (const pre of Array.from(root.querySelectorAll("pre"))) {
     const code = pre.querySelector("code");
     if (!code) continue;
@@ -64,9 +66,11 @@ function enhanceCodeBlocks(root) {
     const declared = /(?:^|\s)language-([\w+#.-]+)/.exec(code.className || "");
     let language = declared && hljs.getLanguage(declared[1]) ? declared[1] : null;
     try {
-      const result = language ? hljs.highlight(source, { language, ignoreIllegals: true }) : hljs.highlightAuto(source);
-      language = language || result.language || "";
-      code.innerHTML = result.value; // highlight.js output: the code escaped, wrapped in spans
+      if (language || !streaming) {
+        const result = language ? hljs.highlight(source, { language, ignoreIllegals: true }) : hljs.highlightAuto(source);
+        language = language || result.language || "";
+        code.innerHTML = result.value; // highlight.js output: the code escaped, wrapped in spans
+      }
     } catch {
       code.textContent = source;
     }

@@ -28,7 +28,9 @@ class MessageView {
   }
 
   setStatus(status) {
+    const wasStreaming = this.status === "in_progress";
     this.status = status;
+    if (wasStreaming && status !== "in_progress") this.schedule(); // the final render, fully highlighted
     this.el.dataset.status = status;
     this.el.classList.toggle("streaming", status === "in_progress");
     this.el.setAttribute("aria-busy", status === "in_progress" ? "true" : "false");
@@ -57,7 +59,7 @@ class MessageView {
   render() {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
-    renderMarkdown(this.body, this.text, { role: this.role });
+    renderMarkdown(this.body, this.text, { role: this.role, streaming: this.status === "in_progress" });
     this.el.markdownSource = this.text; // the source as stored, for tests and tools that inspect the page
     this.onRender();
   }
