@@ -78,10 +78,16 @@ class ApiErrorMiddleware:
     def __call__(self, request):
         if iscoroutinefunction(self):
             return self.__acall__(request)
-        return self._fix(request, self.get_response(request))
+        return self._refuse(request) or self._fix(request, self.get_response(request))
 
     async def __acall__(self, request):
-        return self._fix(request, await self.get_response(request))
+        return self._refuse(request) or self._fix(request, await self.get_response(request))
+
+    def _refuse(self, request):
+        # No id holds U+0000, and PostgreSQL cannot even compare one: answer before any lookup.
+        if "\x00" in request.path and _is_api(request.path):
+            return error_json_response(404, "No such object.", code="not_found")
+        return None
 
     def _fix(self, request, response):
         if not _is_api(request.path):
@@ -104,8 +110,12 @@ class ApiErrorMiddleware:
 
         if isinstance(exception, EntitiesError):
             return error_json_response(exception.status, exception.message, type=exception.type, param=exception.param, code=exception.code)
-        from django.db import InterfaceError, OperationalError
+        from django.db import DataError, InterfaceError, OperationalError
 
+        if isinstance(exception, DataError):
+            from entities_project.api.errors import DATA_ERROR_MESSAGE
+
+            return error_json_response(400, DATA_ERROR_MESSAGE, code="invalid_value")
         if isinstance(exception, (OperationalError, InterfaceError)):
             response = error_json_response(503, "The database is unavailable for a moment; retry shortly.",
                                            type="server_error", code="database_unavailable")

@@ -249,3 +249,28 @@ def test_it_refuses_hostile_run_bodies_in_the_envelope(live_entities, alice):
 
     assert answers == [(400, True, param) for _, param in HOSTILE_RUN_BODIES]
     assert not Run.objects.exists()
+
+
+# U+0000 is legal JSON but PostgreSQL can store or compare it nowhere: found by the fuzzer there.
+NUL_REQUESTS = [
+    ("GET", "/assistants/asst_%00x", None, 404),
+    ("GET", "/threads/thread_%00x/messages", None, 404),
+    ("GET", "/threads?after=thread_%00x", None, 400),
+    ("POST", "/threads", {"metadata": {"k": "a\x00b"}}, 400),
+    ("POST", "/threads", {"metadata": {"k\x00": "v"}}, 400),
+    ("POST", "/threads", {"messages": [{"role": "user", "content": "a\x00b"}]}, 400),
+    ("POST", "/assistants", {"model": "demo/echo", "tools": [{"type": "function", "function": {
+        "name": "f", "parameters": {"type": "object", "description": "a\x00b"}}}]}, None),
+]
+
+
+def test_it_answers_nul_characters_in_the_envelope_on_every_database(live_entities, alice):
+    answers = []
+    for method, path, body, _ in NUL_REQUESTS:
+        response = requests.request(method, live_entities.v1 + path, json=body, headers=alice.headers, timeout=30)
+        error = response.json().get("error") or {}
+        answers.append((response.status_code, set(error) == ENVELOPE_KEYS))
+
+    # The nested schema is stored as JSON: SQLite keeps it (200), PostgreSQL's jsonb refuses it (400).
+    assert answers[:-1] == [(status, True) for *_, status in NUL_REQUESTS[:-1]]
+    assert answers[-1] in ((200, False), (400, True))

@@ -100,8 +100,8 @@ async def test_it_streams_a_run_executed_by_one_process_to_watchers_on_another(p
     sse, frames = await asyncio.gather(watch_sse(b, alice, thread_id, run["id"]), over_websocket())
 
     stored = await sync_to_async(Run.objects.get)(pk=run["id"])
+    assert stored.status == "completed", (stored.status, stored.last_error)
     reply = await sync_to_async(Message.objects.get)(run_id=run["id"])
-    assert stored.status == "completed"
     assert stored.lease_owner == ""  # released by A when it finished
     text = reply.content[0]["text"]["value"]
     assert text == "".join(WORDS)
@@ -133,8 +133,9 @@ async def test_it_cancels_through_another_process_what_one_process_runs(processe
     sse = await asyncio.wait_for(sse_task, 30)
 
     stored = await sync_to_async(Run.objects.get)(pk=run["id"])
+    assert (stored.status, stored.last_error) == ("cancelled", None)
+    assert stored.cancelled_at is not None
     reply = await sync_to_async(Message.objects.get)(run_id=run["id"])
-    assert stored.status == "cancelled" and stored.cancelled_at is not None
     # A, the owner, stopped the model in mid-reply: the partial text is kept and was streamed.
     assert reply.status == "incomplete"
     assert 0 < len(reply.content[0]["text"]["value"]) < len("".join(WORDS))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -17,6 +17,9 @@ from rest_framework.response import Response
 from entities_project.errors import EntitiesError
 
 log = logging.getLogger(__name__)
+
+
+DATA_ERROR_MESSAGE = "A value in the request cannot be stored or looked up (e.g. a NUL character or a number out of range)."
 
 
 def envelope(message: str, *, type: str = "invalid_request_error", param: str | None = None, code: str | None = None) -> dict:
@@ -90,6 +93,10 @@ def api_exception_handler(exc, context) -> Response | None:
         status, body = 400, envelope("Send the body as JSON with 'Content-Type: application/json'.", code="unsupported_media_type")
     elif isinstance(exc, drf.NotAcceptable):
         status, body = 400, envelope("Cannot produce the requested media type.", code="not_acceptable")
+    elif isinstance(exc, DataError):
+        # A value validation let through that the database cannot store or compare (on
+        # PostgreSQL: NUL in an id or query value, a number out of a column's range).
+        status, body = 400, envelope(DATA_ERROR_MESSAGE, code="invalid_value")
     elif isinstance(exc, (OperationalError, InterfaceError)):
         log.warning("database unavailable: %s", exc)
         headers["Retry-After"] = "1"

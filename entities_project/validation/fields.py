@@ -18,6 +18,8 @@ METADATA_KEY_MAX = 64
 METADATA_VALUE_MAX = 512
 # Every integer the API takes (token limits, message counts) is stored in a 32-bit column.
 INTEGER_MAX = 2**31 - 1
+# PostgreSQL's text and jsonb cannot hold U+0000; refused everywhere, so SQLite behaves the same.
+NUL_MESSAGE = "strings cannot contain NUL (U+0000) characters."
 
 
 def join(path: str, key: str | int) -> str:
@@ -78,6 +80,8 @@ def string(value: Any, path: str, *, max_length: int | None = None, nullable: bo
         return None
     if not isinstance(value, str):
         raise invalid_type(path, "a string", value)
+    if "\x00" in value:
+        raise invalid_value(path, NUL_MESSAGE)
     if non_empty and not value:
         raise invalid_value(path, "empty string. Expected a string with minimum length 1.")
     if max_length is not None and len(value) > max_length:
@@ -156,6 +160,8 @@ def metadata(value: Any, path: str = "metadata") -> dict | None:
         raise invalid_value(path, f"too many properties. Expected an object with at most {METADATA_MAX_PAIRS} "
                                   f"properties, but got an object with {len(value)} properties instead.")
     for key, item in value.items():
+        if "\x00" in key:
+            raise invalid_value(path, NUL_MESSAGE)
         if len(key) > METADATA_KEY_MAX:
             raise invalid_value(path, f"key too long. Expected keys with maximum length {METADATA_KEY_MAX}, "
                                       f"but got a key with length {len(key)} instead.")
