@@ -144,7 +144,8 @@ def tool_step_object(run: Run, step_id: str, actions: list[Action]) -> dict:
     if Action.Status.PENDING in statuses:
         step["status"] = "in_progress" if not run.is_terminal else _STEP_STATUS_FOR_RUN.get(run.status, "cancelled")
     elif statuses == {Action.Status.EXPIRED}:
-        step["status"] = "expired"
+        # Calls left unanswered: the step ends the way the run did (cancelled, failed, expired).
+        step["status"] = _STEP_STATUS_FOR_RUN.get(run.status, "expired") if run.status != "incomplete" else "expired"
     else:
         step["status"] = "completed"
     done = [a.completed_at for a in actions if a.completed_at]

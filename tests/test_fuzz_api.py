@@ -8,6 +8,7 @@ every error in the envelope. ENTITIES_FUZZ_EXAMPLES sets the examples per operat
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -91,22 +92,26 @@ class AliceObjects:
 def _hook_real_ids(schema, objects: AliceObjects) -> None:
     """Half of the generated path parameters (and assistant_id bodies) become alice's real ids."""
 
-    def real(generated: dict) -> dict:
-        ids = objects.current()
+    def real_path(generated: dict, use: bool) -> dict:
+        ids = objects.current() if use else {}
         return {name: ids.get(name, value) for name, value in generated.items()}
 
+    def real_body(generated: dict, use: bool) -> dict:
+        return {**generated, "assistant_id": objects.current()["assistant_id"]} if use else generated
+
+    # Named functions, not lambdas: hypothesis parses a lambda's source to describe it, which
+    # CPython 3.11.7 can crash on deep in a failing test's stack (an AST recursion SystemError).
     @schema.hook("flatmap_path_parameters")
     def _path(context, path_parameters):
         if not path_parameters:
             return st.just(path_parameters)
-        return st.sampled_from([False, True]).map(lambda use: real(path_parameters) if use else path_parameters)
+        return st.booleans().map(functools.partial(real_path, path_parameters))
 
     @schema.hook("flatmap_body")
     def _body(context, body):
         if not isinstance(body, dict) or "assistant_id" not in body:
             return st.just(body)
-        return st.sampled_from([False, True]).map(
-            lambda use: {**body, "assistant_id": objects.current()["assistant_id"]} if use else body)
+        return st.booleans().map(functools.partial(real_body, body))
 
 
 def _is_valid_http(request) -> bool:

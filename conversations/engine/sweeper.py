@@ -72,7 +72,12 @@ def sweep_once(*, local_ids: set[str], owner: str) -> dict:
     return done
 
 
+ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+
+
 def _close_messages(run_id: str, reason: str, now) -> None:
+    # A terminal run always has usage; what a dead owner counted in memory is gone.
+    Run.objects.filter(pk=run_id, usage__isnull=True).update(usage=ZERO_USAGE)
     Message.objects.filter(run_id=run_id, status="in_progress").update(
         status="incomplete", incomplete_at=now, incomplete_details={"reason": reason})
 
