@@ -83,12 +83,15 @@ def log(message: str) -> None:
 
 async def run_scenarios(stack: Stack, plan: Plan, chosen: list[str], results: dict) -> None:
     from bench.api import EntitiesApi, ThreadSupply
-    from bench.scenarios import Context
+    from bench.scenarios import Context, Tenant
 
-    api = EntitiesApi(stack.entities().port, stack.api_key)
+    tenants = {}
+    for server in stack.servers:
+        key = stack.tenants[server].api_key
+        api = EntitiesApi(stack.entities(server).port, key)
+        tenants[server] = Tenant(api, key, await api.create_assistant("cloud/bench"), ThreadSupply(api))
+    ctx = Context(stack=stack, plan=plan, tenants=tenants)
     try:
-        assistant_id = await api.create_assistant("cloud/bench")
-        ctx = Context(stack=stack, plan=plan, api=api, assistant_id=assistant_id, supply=ThreadSupply(api))
         for name in chosen:
             log(f"scenario {name}")
             started = time.perf_counter()
@@ -99,7 +102,8 @@ async def run_scenarios(stack: Stack, plan: Plan, chosen: list[str], results: di
                 results["scenarios"][name] = {"error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
             results["scenarios"][name]["seconds"] = time.perf_counter() - started
     finally:
-        await api.close()
+        for tenant in tenants.values():
+            await tenant.api.close()
 
 
 async def _scenario(name: str, ctx, results: dict) -> dict:

@@ -97,6 +97,21 @@ class Database:
 
 
 @dataclass
+class Tenant:
+    """One Entities deployment's own database, environment and API key.
+
+    Each ASGI server under test gets its own: two processes sharing one SQLite file and no
+    shared channel layer would adopt each other's queued runs (after the 5 s grace) and
+    their watchers would then see no live events, which is a deployment error, not a speed.
+    """
+
+    server: str
+    database: Database
+    env: dict
+    api_key: str
+
+
+@dataclass
 class Stack:
     out_dir: Path
     scale: bool = False
@@ -106,8 +121,12 @@ class Stack:
     tmp: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="entities-bench-")))
     children: dict[str, Child] = field(default_factory=dict)
     databases: list[Database] = field(default_factory=list)
-    api_key: str = ""
+    tenants: dict[str, Tenant] = field(default_factory=dict)
     commands: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def api_key(self) -> str:
+        return self.tenants[self.primary].api_key
 
     @property
     def log_dir(self) -> Path:
@@ -194,9 +213,17 @@ class Stack:
         proxy_port = free_port()
         self.spawn("thinproxy", [PYTHON, "-m", "bench.thinproxy", "--port", str(proxy_port), "--upstream",
                                  self.fake.url], port=proxy_port, ready_path="/hello")
-        database = self.new_database(postgres=self.scale)
-        self.env = self.entities_env(database, redis=self.scale)
-        self.api_key = self.prepare(database, self.env)
+        from concurrent.futures import ThreadPoolExecutor
+
+        def tenant(server: str) -> Tenant:
+            suffix = "" if server == self.primary else f"_{server}"
+            database = self.new_database(postgres=self.scale, name=PG_DATABASE + suffix)
+            env = self.entities_env(database, redis=self.scale)
+            return Tenant(server, database, env, self.prepare(database, env))
+
+        with ThreadPoolExecutor(len(self.servers)) as pool:
+            for made in pool.map(tenant, self.servers):
+                self.tenants[made.server] = made
         for server in self.servers:
             self.start_entities(server)
         return self
@@ -205,8 +232,8 @@ class Stack:
         """An Entities process (``entities-<server>`` unless named) on the run's database."""
         port = free_port()
         workers = self.workers if server == "uvicorn" else 1
-        return self.spawn(name or f"entities-{server}", entities_argv(server, port, workers), env=self.env, port=port,
-                          ready_path="/healthz")
+        return self.spawn(name or f"entities-{server}", entities_argv(server, port, workers),
+                          env=self.tenants[server].env, port=port, ready_path="/healthz")
 
     def stop_child(self, name: str) -> None:
         child = self.children.pop(name, None)

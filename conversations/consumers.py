@@ -34,13 +34,13 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+            await self._refuse(CLOSE_UNAUTHENTICATED)
             return
         try:
             self.thread = await database_sync_to_async(thread_get_for_user)(
                 user=user, thread_id=self.scope["url_route"]["kwargs"]["thread_id"])
         except EntitiesError:
-            await self.close(code=CLOSE_NOT_FOUND)
+            await self._refuse(CLOSE_NOT_FOUND)
             return
         self.relays: dict[str, asyncio.Task] = {}
         self.last_seq: dict[str, int] = {}
@@ -54,6 +54,12 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "ready", "thread_id": self.thread.id,
                               "active_run": run_object(active) if active else None})
 
+    async def _refuse(self, code: int) -> None:
+        # A close before accept reaches the client as an HTTP 403 (browsers report 1006);
+        # accepting first is the only way the client learns why (sign in again / gone).
+        await self.accept()
+        await self.close(code=code)
+
     async def disconnect(self, code) -> None:
         if self.thread is None:
             return
@@ -63,6 +69,8 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
 
     # -- client frames --------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        if self.thread is None:
+            return  # refused: closing, frames are not read
         if bytes_data is not None or text_data is None or len(text_data) > MAX_FRAME_BYTES:
             await self._error(InvalidRequest("Send JSON text frames of at most 512 KiB."))
             return

@@ -82,13 +82,22 @@ def seed_turn_start(*, user, request: dict):
 
 async def seed_chunks(run_id: str):
     yield f"data: {json.dumps({'run_id': run_id})}\n\n"
+    streamed: set[str] = set()  # messages whose deltas we relayed
     try:
         async for _, name, data in watch_run(run_id):
             if name == "thread.message.delta":
+                streamed.add(data["id"])
                 for part in data["delta"].get("content", []):
                     text = part.get("text", {}).get("value")
                     if text:
                         yield f"data: {json.dumps({'chunk': text})}\n\n"
+            elif name in ("thread.message.completed", "thread.message.incomplete") and data["id"] not in streamed:
+                # Replayed from stored state (the run was followed from elsewhere and that
+                # failed): no deltas come for this message, so its whole text is the chunk.
+                text = "".join(p.get("text", {}).get("value", "") for p in data.get("content") or []
+                               if p.get("type") == "text")
+                if text:
+                    yield f"data: {json.dumps({'chunk': text})}\n\n"
             elif name == "thread.run.requires_action":
                 yield f"data: {json.dumps({'required_action': data['required_action']})}\n\n"
                 yield "data: [DONE]\n\n"

@@ -7,6 +7,7 @@ test can compare what went over the wire, frame by frame.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -59,3 +60,17 @@ def cloud(fake_openai) -> Iterator:
         InferenceFactory.reset()
         yield fake_openai
     InferenceFactory.reset()
+
+
+def forget_event_log(live, run_id: str) -> None:
+    """Drop the run's retained event log in the live server, as a process that never ran it has none."""
+    from conversations.engine.runtime import runtime
+
+    dropped = threading.Event()
+
+    def drop() -> None:
+        runtime.streams.pop(run_id, None)
+        dropped.set()
+
+    live.loop.call_soon_threadsafe(drop)
+    assert dropped.wait(2)

@@ -61,12 +61,35 @@ class Plan:
 
 
 @dataclass
+class Tenant:
+    """The client side of one Entities deployment: its API, assistant and fresh threads."""
+
+    api: EntitiesApi
+    api_key: str
+    assistant_id: str
+    supply: ThreadSupply
+
+
+@dataclass
 class Context:
     stack: Stack
     plan: Plan
-    api: EntitiesApi
-    assistant_id: str
-    supply: ThreadSupply
+    tenants: dict[str, Tenant]
+
+    def tenant(self, server: str | None = None) -> Tenant:
+        return self.tenants[server or self.stack.primary]
+
+    @property
+    def api(self) -> EntitiesApi:
+        return self.tenant().api
+
+    @property
+    def assistant_id(self) -> str:
+        return self.tenant().assistant_id
+
+    @property
+    def supply(self) -> ThreadSupply:
+        return self.tenant().supply
 
     def child(self, server: str | None = None) -> Child:
         return self.stack.entities(server)
@@ -79,6 +102,7 @@ class Target:
     kind: str   # "chat" | "run" | "ws"
     port: int
     child: Child | None
+    server: str | None = None  # the Entities deployment (C targets only)
     headers: dict = field(default_factory=dict)
 
     def connection(self) -> Connection:
@@ -89,29 +113,35 @@ class Target:
         tokens = int(params["tokens"])
         if self.kind == "chat":
             return await stream_chat(conn, model, tokens, timeout)
-        thread_id = ctx.supply.take()[0]
+        tenant = ctx.tenant(self.server)
+        thread_id = tenant.supply.take()[0]
         if self.kind == "run":
-            return await stream_run(conn, thread_id, ctx.assistant_id, "cloud/" + model, tokens, timeout)
-        url = f"ws://127.0.0.1:{self.port}/ws/threads/{thread_id}/?token={ctx.stack.api_key}"
-        return await stream_ws(url, ctx.assistant_id, "cloud/" + model, tokens, timeout)
+            return await stream_run(conn, thread_id, tenant.assistant_id, "cloud/" + model, tokens, timeout)
+        url = f"ws://127.0.0.1:{self.port}/ws/threads/{thread_id}/?token={tenant.api_key}"
+        return await stream_ws(url, tenant.assistant_id, "cloud/" + model, tokens, timeout)
 
 
 def targets(ctx: Context, *, ws: bool = False, other_servers: bool = False) -> list[Target]:
     stack = ctx.stack
-    auth = {"Authorization": f"Bearer {stack.api_key}"}
     primary = stack.primary
+
+    def auth(server: str) -> dict:
+        return {"Authorization": f"Bearer {ctx.tenant(server).api_key}"}
+
     found = [
         Target("A", "direct to the fake model server", "chat", stack.fake.port, None),
         Target("B", "thin raw-ASGI proxy (httpx)", "chat", stack.proxy.port, stack.proxy),
-        Target("C", f"Entities under {primary}, SSE", "run", stack.entities().port, stack.entities(), auth),
+        Target("C", f"Entities under {primary}, SSE", "run", stack.entities().port, stack.entities(), primary,
+               auth(primary)),
     ]
     if ws:
         found.append(Target("C_ws", f"Entities under {primary}, WebSocket", "ws", stack.entities().port,
-                            stack.entities(), auth))
+                            stack.entities(), primary, auth(primary)))
     if other_servers:
         for server in stack.servers[1:]:
             child = stack.entities(server)
-            found.append(Target(f"C_{server}", f"Entities under {server}, SSE", "run", child.port, child, auth))
+            found.append(Target(f"C_{server}", f"Entities under {server}, SSE", "run", child.port, child, server,
+                                auth(server)))
     return found
 
 

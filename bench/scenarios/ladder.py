@@ -29,8 +29,8 @@ async def run_step(ctx: Context, target: Target, n: int, params: dict | None = N
     params = params or ladder_params(ctx)
     ramp = n / plan.ramp_per_s
     timeout = (params["ttft_ms"] + params["itl_ms"] * params["tokens"]) / 1000.0 + ramp + STEP_SLACK_SECONDS
-    if target.kind != "chat":
-        await ctx.supply.ensure(n)
+    if target.server is not None:
+        await ctx.tenant(target.server).supply.ensure(n)
     watched = {"fakeoai": ctx.stack.fake}
     if target.child is not None:
         watched["server"] = target.child
@@ -84,8 +84,8 @@ async def run_ladder(ctx: Context, log) -> dict:
                 log(f"  ladder round {r + 1} N={n} {target.key}: ok {row['ok']}/{n}, "
                     f"ITL p99 {_fmt(row['itl_ms']['p99'])} ms, server CPU "
                     f"{_fmt(row['usage']['cpu_pct'].get('server'))}%, client CPU {_fmt(row['usage']['cpu_pct']['client'])}%")
-                if target.kind != "chat":
-                    await ctx.api.wait_idle(30.0)
+                if target.server is not None:
+                    await ctx.tenant(target.server).api.wait_idle(30.0)
     out = {"params": ladder_params(ctx), "rounds": plan.ladder_rounds, "ramp_per_s": plan.ramp_per_s, "steps": {}}
     for n, by_target in steps.items():
         merged = {key: _merge(rows) for key, rows in by_target.items()}

@@ -25,7 +25,9 @@ async def run_latency(ctx: Context, log) -> dict:
     chosen = targets(ctx, ws=True, other_servers=True)
     rounds = max(plan.iterations // plan.round_size, 1)
     per_target = rounds * plan.round_size + plan.warmup
-    await ctx.supply.ensure(per_target * sum(1 for t in chosen if t.kind != "chat"))
+    for target in chosen:
+        if target.server is not None:
+            await ctx.tenant(target.server).supply.ensure(per_target)
     connections = {t.key: t.connection() for t in chosen}
     samples = {t.key: {"ttft": [], "total": [], "itl": [], "results": []} for t in chosen}
     try:
@@ -92,7 +94,9 @@ async def run_throughput(ctx: Context, log) -> dict:
     plan = ctx.plan
     params = {"ttft_ms": 0, "itl_ms": 0, "tokens": plan.throughput_tokens, "chunk_tokens": 1}
     chosen = targets(ctx, other_servers=True)
-    await ctx.supply.ensure(plan.throughput_iterations * sum(1 for t in chosen if t.kind != "chat") + 2)
+    for target in chosen:
+        if target.server is not None:
+            await ctx.tenant(target.server).supply.ensure(plan.throughput_iterations + 1)
     connections = {t.key: t.connection() for t in chosen}
     rows = {t.key: {"rate": [], "cpu_s": 0.0, "tokens": 0, "results": []} for t in chosen}
     try:

@@ -46,10 +46,11 @@ async def idle_sockets(ctx: Context, server: str, n: int) -> dict:
 
 async def _measure(ctx: Context, child, server: str, n: int) -> dict:
     settle, idle = ctx.plan.ws_settle_s, ctx.plan.ws_idle_s
-    await ctx.supply.ensure(n + WARMUP_SOCKETS)
-    threads = ctx.supply.take(n + WARMUP_SOCKETS)
+    tenant = ctx.tenant(server)
+    await tenant.supply.ensure(n + WARMUP_SOCKETS)
+    threads = tenant.supply.take(n + WARMUP_SOCKETS)
     base = f"ws://127.0.0.1:{child.port}/ws/threads/"
-    urls = [f"{base}{t}/?token={ctx.stack.api_key}" for t in threads]
+    urls = [f"{base}{t}/?token={tenant.api_key}" for t in threads]
     semaphore = asyncio.Semaphore(OPEN_CONCURRENCY)
 
     async def opened(url: str):

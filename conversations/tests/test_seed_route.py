@@ -158,3 +158,20 @@ def test_it_hides_another_users_thread(live_entities, jwt, bob):
     assert response.status_code == 404
     assert response.json() == {"error": f"No thread found with id '{theirs.id}'."}
     assert not Run.objects.exists()
+
+
+async def test_it_sends_a_reply_it_could_only_read_from_stored_state_as_one_chunk(live_entities, jwt, cloud):
+    from asgiref.sync import sync_to_async
+
+    from conversations.seed_route import seed_chunks
+    from testsupport.sse import forget_event_log
+
+    cloud.push(Reply(FAKE_CHUNKS))
+    response = await sync_to_async(process)(live_entities, jwt, {"messages": [{"content": "hi"}],
+                                                                 "inferenceType": "cloud"})
+    run_id = run_id_of(response.text)
+    forget_event_log(live_entities, run_id)  # as in a process that neither ran nor followed it
+
+    replayed = "".join([frame async for frame in seed_chunks(run_id)])
+
+    assert replayed == seed_stream(run_id, [FAKE_TEXT])

@@ -7,16 +7,15 @@ exactly once, in the same format, ending with `done`.
 
 from __future__ import annotations
 
-import threading
-
 import httpx
 import pytest
 
-from conversations.engine.runtime import runtime
 from conversations.models import Message, Run
 from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai
 from testsupport.scenarios import Reply, ToolCalls, words
-from testsupport.sse import FAKE_CHUNKS, FAKE_TEXT, cloud, names, parse_sse  # noqa: F401 - cloud is a fixture
+from testsupport.sse import (  # noqa: F401 - cloud is a fixture
+    FAKE_CHUNKS, FAKE_TEXT, cloud, forget_event_log, names, parse_sse,
+)
 
 SLOW_WORDS = words("one two three four five six seven eight nine ten")
 TOOL = {"type": "function", "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}}}
@@ -55,18 +54,6 @@ def read_until(live, person, thread_id: str, assistant_id: str, *, deltas: int) 
 def delta_text(events) -> str:
     return "".join(p["text"]["value"] for e in events if e.event == "thread.message.delta"
                    for p in e.json()["delta"]["content"])
-
-
-def forget_event_log(live, run_id: str) -> None:
-    """Drop the run's retained event log, as a process that never ran it has none."""
-    dropped = threading.Event()
-
-    def drop() -> None:
-        runtime.streams.pop(run_id, None)
-        dropped.set()
-
-    live.loop.call_soon_threadsafe(drop)
-    assert dropped.wait(2)
 
 
 def test_it_sends_the_rest_of_a_running_run_after_last_event_id_exactly_once(live_entities, alice, cloud, assistant_id,

@@ -79,7 +79,8 @@ class Recorder(AssistantEventHandler):
 
 @pytest.fixture
 def assistant(sdk, cloud):
-    return sdk.beta.assistants.create(model="cloud/x", name="Forecaster", instructions="Be brief.", tools=[WEATHER_TOOL])
+    return sdk.beta.assistants.create(model="cloud/x", name="Forecaster", instructions="Be brief.",
+                                      tools=[WEATHER_TOOL])
 
 
 def test_it_streams_a_text_reply_through_an_event_handler_in_the_spec_order(sdk, cloud, assistant):
@@ -98,7 +99,8 @@ def test_it_streams_a_text_reply_through_an_event_handler_in_the_spec_order(sdk,
     assert handler.texts_done == [FAKE_TEXT]
     assert (final_run.status, final_run.thread_id, final_run.assistant_id) == ("completed", thread.id, assistant.id)
     assert final_run.usage is not None and final_run.usage.completion_tokens == len(FAKE_CHUNKS)
-    assert [(m.role, m.status, m.content[0].text.value) for m in final_messages] == [("assistant", "completed", FAKE_TEXT)]
+    assert [(m.role, m.status, m.content[0].text.value) for m in final_messages] == [
+        ("assistant", "completed", FAKE_TEXT)]
     # The SDK's step snapshots are built from created + delta events only, so they stay in_progress.
     assert [(s.type, s.step_details.message_creation.message_id) for s in final_steps] == [
         ("message_creation", final_messages[0].id)]
@@ -132,7 +134,8 @@ def test_it_streams_create_and_run_to_requires_action_then_continues_with_submit
 
     second = Recorder()
     with sdk.beta.threads.runs.submit_tool_outputs_stream(
-        thread_id=paused.thread_id, run_id=paused.id, tool_outputs=[{"tool_call_id": call.id, "output": "22 °C, sunny"}],
+        thread_id=paused.thread_id, run_id=paused.id,
+        tool_outputs=[{"tool_call_id": call.id, "output": "22 °C, sunny"}],
         event_handler=second,
     ) as stream:
         stream.until_done()

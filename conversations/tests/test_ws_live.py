@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from assistants.services import assistant_create
 from conversations.models import Message, Run
@@ -123,17 +123,19 @@ async def test_it_streams_one_tabs_run_to_another_tab(live_entities, alice, thre
     assert [f for f in theirs if f["type"] == "event"] == [f for f in mine if f["type"] == "event"]
 
 
-async def test_it_refuses_the_handshake_of_strangers(live_entities, alice, bob, thread):
-    refusals = [
-        (url(live_entities, thread.id, "nope"), {}),
-        (url(live_entities, thread.id, bob.api_key), {}),
-        (url(live_entities, thread.id, alice.api_key), {"Origin": "https://evil.example"}),
-    ]
-    for address, headers in refusals:
-        with pytest.raises(InvalidStatus) as refused:
-            await connect(address, additional_headers=headers, open_timeout=5)
-        # A close before accept is an HTTP 403 to the client (ASGI servers answer it so).
-        assert refused.value.response.status_code == 403
+async def test_it_tells_a_real_client_why_it_was_refused_with_the_close_code(live_entities, alice, bob, thread):
+    for token, code in (("nope", 4401), (bob.api_key, 4404)):
+        websocket = await connect(url(live_entities, thread.id, token), open_timeout=5)
+        with pytest.raises(ConnectionClosedError):
+            await websocket.recv()
+        assert websocket.close_code == code  # what the UI reads: sign in again / the chat is gone
+
+
+async def test_it_refuses_the_handshake_of_a_foreign_browser_origin(live_entities, alice, thread):
+    with pytest.raises(InvalidStatus) as refused:
+        await connect(url(live_entities, thread.id, alice.api_key), open_timeout=5,
+                      additional_headers={"Origin": "https://evil.example"})
+    assert refused.value.response.status_code == 403  # no socket at all for a cross-site page
 
     websocket = await connect(url(live_entities, thread.id, alice.api_key),
                               additional_headers={"Origin": f"http://127.0.0.1:{live_entities.port}"}, open_timeout=5)

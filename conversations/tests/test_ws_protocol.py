@@ -92,14 +92,22 @@ def reply_order(frames) -> list[str]:
 
 # -- connecting -------------------------------------------------------------------------------
 
-async def test_it_refuses_an_anonymous_socket_with_4401(thread):
+async def close_code(communicator: WebsocketCommunicator) -> int:
+    """The code a refused socket is closed with (after an accept, so that browsers see it)."""
+    assert await communicator.connect() == (True, None)
+    closing = await communicator.receive_output(timeout=5)
+    assert closing["type"] == "websocket.close"
+    return closing["code"]
+
+
+async def test_it_closes_an_anonymous_socket_with_4401(thread):
     for communicator in (socket(thread.id), socket(thread.id, token="not-a-token")):
-        assert await communicator.connect() == (False, 4401)
+        assert await close_code(communicator) == 4401
 
 
-async def test_it_refuses_another_users_thread_and_an_unknown_one_with_4404(thread, bob):
-    assert await socket(thread.id, bob.api_key).connect() == (False, 4404)
-    assert await socket("thread_nope", bob.api_key).connect() == (False, 4404)
+async def test_it_closes_a_socket_for_another_users_thread_or_an_unknown_one_with_4404(thread, bob):
+    assert await close_code(socket(thread.id, bob.api_key)) == 4404
+    assert await close_code(socket("thread_nope", bob.api_key)) == 4404
 
 
 async def test_it_refuses_a_browser_origin_that_is_not_an_allowed_host(thread, alice):
