@@ -15,16 +15,22 @@ CHECK_TIMEOUT_SECONDS = 3.0
 
 def _check_database() -> dict:
     start = time.perf_counter()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    connection.close_if_unusable_or_obsolete()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        # Drop this worker thread's connection so the next check reconnects once the database is back.
+        connection.close()
+        raise
     return {"ok": True, "vendor": connection.vendor, "ms": round((time.perf_counter() - start) * 1000, 2)}
 
 
 async def _check_channel_layer() -> dict:
     layer = get_channel_layer()
     start = time.perf_counter()
-    channel = await layer.new_channel("healthz.")
+    channel = await layer.new_channel()
     await layer.send(channel, {"type": "healthz.ping"})
     await layer.receive(channel)
     return {"ok": True, "backend": type(layer).__name__, "ms": round((time.perf_counter() - start) * 1000, 2)}

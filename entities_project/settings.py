@@ -20,6 +20,10 @@ from entities_project.env import env_bool, env_float, env_int, env_list, env_str
 BASE_DIR = Path(__file__).resolve().parent.parent
 # git-ignored: first-run credentials, sandboxes, test databases
 LOCAL_DIR = Path(os.environ.get("ENTITIES_LOCAL_DIR") or BASE_DIR / ".local")
+try:
+    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+except OSError:  # a read-only install: only the first-run credentials and test databases need it
+    pass
 
 # A .env file is read when present, as the seed did; real environment variables win.
 load_dotenv(BASE_DIR / ".env", override=False)
@@ -110,7 +114,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+            # redis-py gives up a read after 5 s by default while channels_redis blocks up to
+            # 5 s on an idle receive: a longer socket timeout keeps quiet sockets alive.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}], "capacity": 1000, "expiry": 60},
         }
     }
 else:

@@ -8,7 +8,6 @@ still serves: a fresh run completes.
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import sqlite3
 import threading
 import time
@@ -248,9 +247,6 @@ def test_requests_and_runs_ride_out_terminated_database_connections(live_entitie
 
 
 @pytest.mark.services
-@pytest.mark.xfail(strict=False, reason="open bug: /healthz keeps the connections the database dropped in its worker "
-                                        "threads and answers 503 long after the database is back "
-                                        "(entities_project/health.py, _check_database)")
 def test_the_health_check_recovers_once_the_database_is_back(live_entities):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no server connections to terminate")
@@ -285,9 +281,6 @@ def quick_lease_loop(request, transactional_db):
         yield request.getfixturevalue("live_entities")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="open bug: Runtime._lease_loop sees the run's own terminal write before "
-                                       "the executor does, stops it as 'cancelled' and emits thread.run.cancelling "
-                                       "instead of thread.run.completed (conversations/engine/runtime.py)")
 def test_a_lease_renewal_during_a_runs_last_write_does_not_rewrite_its_ending(quick_lease_loop, alice, monkeypatch):
     from conversations.engine import store
 

@@ -23,7 +23,7 @@ from inference.factory import InferenceFactory
 from testsupport.fixtures import *  # noqa: F401,F403 — fake_openai
 from testsupport.invariants import assert_store_consistent
 from testsupport.live import sdk_for
-from testsupport.scenarios import Reply, ToolCalls
+from testsupport.scenarios import ToolCalls
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the SDK marks assistants deprecated
 

@@ -19,15 +19,23 @@ async def _overhead(ctx: Context) -> tuple[float, float]:
     return samples.get("entities_overhead_seconds_sum", 0.0), samples.get("entities_overhead_seconds_count", 0.0)
 
 
+async def _ensure_threads(ctx: Context, chosen, per_target: int) -> None:
+    """Fresh threads for every Entities target (C and C_ws share one deployment's supply)."""
+    needed: dict[str, int] = {}
+    for target in chosen:
+        if target.server is not None:
+            needed[target.server] = needed.get(target.server, 0) + per_target
+    for server, count in needed.items():
+        await ctx.tenant(server).supply.ensure(count)
+
+
 async def run_latency(ctx: Context, log) -> dict:
     plan = ctx.plan
     params = {"ttft_ms": 0, "itl_ms": plan.single_itl_ms, "tokens": plan.single_tokens, "chunk_tokens": 1}
     chosen = targets(ctx, ws=True, other_servers=True)
     rounds = max(plan.iterations // plan.round_size, 1)
     per_target = rounds * plan.round_size + plan.warmup
-    for target in chosen:
-        if target.server is not None:
-            await ctx.tenant(target.server).supply.ensure(per_target)
+    await _ensure_threads(ctx, chosen, per_target)
     connections = {t.key: t.connection() for t in chosen}
     samples = {t.key: {"ttft": [], "total": [], "itl": [], "results": []} for t in chosen}
     try:
@@ -94,9 +102,7 @@ async def run_throughput(ctx: Context, log) -> dict:
     plan = ctx.plan
     params = {"ttft_ms": 0, "itl_ms": 0, "tokens": plan.throughput_tokens, "chunk_tokens": 1}
     chosen = targets(ctx, other_servers=True)
-    for target in chosen:
-        if target.server is not None:
-            await ctx.tenant(target.server).supply.ensure(plan.throughput_iterations + 1)
+    await _ensure_threads(ctx, chosen, plan.throughput_iterations + 1)
     connections = {t.key: t.connection() for t in chosen}
     rows = {t.key: {"rate": [], "cpu_s": 0.0, "tokens": 0, "results": []} for t in chosen}
     try:

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 STALL_GRACE_SECONDS = 5.0
 
 
+_STEP_END_FOR_REASON = {"run_cancelled": "cancelled", "run_failed": "failed", "run_expired": "expired"}
+
+
 class RunFailed(Exception):
     def __init__(self, message: str, code: str = "server_error"):
         super().__init__(message)
@@ -64,7 +67,8 @@ class RunExecutor:
         self.run: Run | None = None
         self.turn: Turn | None = None
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        self.stop_reason: str | None = None  # "cancelled" | "expired" once asked to stop
+        self.stop_reason: str | None = None  # "cancelled" | "expired" | "ended_elsewhere" once asked to stop
+        self.finishing = False
         # For the overhead metric: wall time minus waiting on the model server and tools.
         self.started_at: float | None = None
         self.waited = 0.0
@@ -238,6 +242,13 @@ class RunExecutor:
         name = "thread.message.incomplete" if incomplete_reason else "thread.message.completed"
         self.emit(name, message_object(message))
         step = message_step_object(self.run, message)
+        # The run is not terminal yet when a cancel, failure or expiry closes its message:
+        # announce the step as it will be stored once the run ends.
+        ending = _STEP_END_FOR_REASON.get(incomplete_reason or "")
+        if ending is not None:
+            step = dict(step, status=ending, completed_at=None, **{f"{ending}_at": int(time.time())})
+            if ending == "failed":
+                step["last_error"] = self.run.last_error
         if step["status"] != "in_progress":
             self.emit(f"thread.run.step.{step['status']}", step)
 
@@ -321,10 +332,16 @@ class RunExecutor:
 
     async def _finish(self, status: str, *, incomplete: dict | None = None, last_error: dict | None = None,
                       from_statuses=("in_progress", "cancelling")) -> None:
+        self.finishing = True  # the lease check must not mistake our own ending for someone else's
         run = await db(store.finish_run, self.run_id, status, usage=self.usage, event_seq=self.stream.last_seq + 1,
                        last_error=last_error, incomplete_details=incomplete, from_statuses=from_statuses)
         if run is None:
-            return  # someone else (a cancel, the sweeper) ended it first
+            # Someone else (a cancel, the sweeper) ended it first: publish what is stored.
+            current = await db(store.load_run, self.run_id)
+            if current is not None and current.is_terminal:
+                self.run = current
+                self.emit_run(f"thread.run.{current.status}")
+            return
         self.run = run
         self._observe_end(status)
         self.emit_run(f"thread.run.{status}")
@@ -348,6 +365,13 @@ class RunExecutor:
 
     async def _stop(self, reason: str) -> None:
         """Finish a run that was asked to stop (cancel) or ran out of time (expired)."""
+        if reason == "ended_elsewhere":
+            # Another process (its sweeper) already ended this run: publish what is stored, write nothing.
+            current = await db(store.load_run, self.run_id)
+            if current is not None and current.is_terminal:
+                self.run = current
+                self.emit_run(f"thread.run.{current.status}")
+            return
         if self.run is None:
             self.run = await db(store.load_run, self.run_id)
         await self._close_open_message("run_cancelled" if reason == "cancelled" else "run_expired")

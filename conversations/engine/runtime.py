@@ -189,8 +189,8 @@ class Runtime:
                     status = await db(status_of, run_id)
                     if status in ("cancelling", "cancelled"):
                         self._stop(run_id, "cancelled")
-                    elif status in ("expired", "failed", "completed", "incomplete", None):
-                        self._stop(run_id, "expired" if status == "expired" else "cancelled")
+                    elif status in ("expired", "failed", "completed", "incomplete", None) and not entry[1].finishing:
+                        self._stop(run_id, "ended_elsewhere")
 
     async def shutdown(self, timeout: float = 5.0) -> None:
         """Stop background work (tests, server shutdown); running runs are left to their leases."""

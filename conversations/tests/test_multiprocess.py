@@ -148,11 +148,6 @@ async def test_it_cancels_through_another_process_what_one_process_runs(processe
     assert await fake_openai.await_disconnect(timeout=5)  # A hung up on the model server
 
 
-# Not strict: whether the consumer or the engine's listener holds channels_redis's receive
-# lock when the read times out is chance, so the bug shows in most runs, not all.
-@pytest.mark.xfail(strict=False, reason="open bug: redis-py 8 times a read out after 5 s, as long as channels_redis's "
-                   "idle BZPOPMIN, so a quiet socket's channel receive raises and the consumer dies; fix in "
-                   "settings.CHANNEL_LAYERS (socket_timeout above 5 s), then remove this marker")
 async def test_it_keeps_a_quiet_websocket_open_on_the_redis_layer(processes, setup):
     _, b = processes
     alice, _, thread_id = setup

@@ -226,8 +226,6 @@ async def test_it_cancels_a_running_run_keeping_the_partial_reply(thread, alice,
     await communicator.disconnect()
 
 
-@pytest.mark.xfail(strict=True, reason="open bug: the executor closes the message while the run is still "
-                   "'cancelling', so the stream says step.completed where REST then says cancelled")
 async def test_it_streams_the_step_of_a_cancelled_reply_as_cancelled_like_rest_shows_it(thread, alice, slow):
     communicator, _ = await connected(thread.id, alice.api_key)
     receive = communicator_receive(communicator)
