@@ -252,7 +252,7 @@ class Client:
             if frame.get("type") != "ready":
                 raise SoakError(f"the socket opened with {frame}")
             await ws.send(json.dumps({"type": "send", "assistant_id": self.stack.assistants["echo"], "content": said}))
-            run_id, last = None, None
+            run_id, last, last_data = None, None, {}
             while True:
                 frame = json.loads(await asyncio.wait_for(ws.recv(), OP_TIMEOUT))
                 if frame.get("type") == "error":
@@ -262,13 +262,13 @@ class Client:
                     if leave_early:
                         break  # the run goes on without its socket
                 elif frame.get("type") == "event" and frame.get("run_id") == run_id:
-                    last = frame["event"]
+                    last, last_data = frame["event"], frame.get("data") or {}
                 elif frame.get("type") == "done" and frame.get("run_id") == run_id:
                     break
         if leave_early:
             return await self.poll_run(thread["id"], run_id)
         if last != "thread.run.completed":
-            raise SoakError(f"the socket's run ended with {last}")
+            raise SoakError(f"the socket's run ended with {last}: {last_data.get('last_error')}")
         return "completed"
 
     async def poll_run(self, thread_id: str, run_id: str) -> str:

@@ -118,7 +118,6 @@ async def seed_chunks(run_id: str):
 class ProcessMessagesView(APIView):
     """POST /api/messages/process (JWT or API key)."""
 
-    throttle_classes = []
 
     def post(self, request):
         try:

@@ -14,8 +14,8 @@ from collections import Counter
 
 from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run
 
-# A run the engine ended itself carries its usage; the sweeper, ending a run whose owner
-# died, cannot know it (see docs/security.md, "Known limits").
+# Every terminal run carries usage: the engine's count, or zeros when the sweeper ended a run
+# whose owner died with the count in its memory.
 USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
@@ -74,20 +74,13 @@ def _run_violations(run: Run, messages: list[Message], actions: list[Action], al
     pending = [a.id for a in actions if a.status == Action.Status.PENDING]
     if pending:
         problems.append(f"{name} has orphan pending actions: {pending}")
-    if run.started_at is not None and not _ended_by_sweeper(run):
+    if run.started_at is not None:
         usage = run.usage
         if not (isinstance(usage, dict) and all(isinstance(usage.get(k), int) for k in USAGE_KEYS)):
             problems.append(f"{name} reached the model but has no usage: {usage!r}")
         elif usage["total_tokens"] != usage["prompt_tokens"] + usage["completion_tokens"]:
             problems.append(f"{name} has inconsistent usage: {usage!r}")
     return problems
-
-
-def _ended_by_sweeper(run: Run) -> bool:
-    from conversations.engine.sweeper import OWNER_LOST_ERROR
-
-    return run.status == Run.Status.FAILED and (run.last_error or {}).get("message") == OWNER_LOST_ERROR or (
-        run.status in (Run.Status.CANCELLED, Run.Status.EXPIRED) and run.usage is None)
 
 
 def store_violations(*, owners=None, allow_requires_action: bool = False, unique_user_texts: bool = False) -> list[str]:
