@@ -22,8 +22,9 @@ def _is_api(path: str) -> bool:
     return path.startswith(API_PREFIXES) or path == "/v1"
 
 
-class BodySizeLimitMiddleware:
-    """Refuse bodies larger than ENTITIES_MAX_BODY_BYTES with 413, before anything reads them."""
+class _HookMiddleware:
+    """Sync- and async-capable middleware built from two hooks: ``before(request)`` may
+    answer instead of the view; ``after(request, response)`` may replace the response."""
 
     sync_capable = True
     async_capable = True
@@ -33,7 +34,25 @@ class BodySizeLimitMiddleware:
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
 
-    def _too_large(self, request):
+    def before(self, request):
+        return None
+
+    def after(self, request, response):
+        return response
+
+    def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
+        return self.before(request) or self.after(request, self.get_response(request))
+
+    async def __acall__(self, request):
+        return self.before(request) or self.after(request, await self.get_response(request))
+
+
+class BodySizeLimitMiddleware(_HookMiddleware):
+    """Refuse bodies larger than ENTITIES_MAX_BODY_BYTES with 413, before anything reads them."""
+
+    def before(self, request):
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -55,41 +74,17 @@ class BodySizeLimitMiddleware:
             )
         return None
 
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
-        return self._too_large(request) or self.get_response(request)
 
-    async def __acall__(self, request):
-        return self._too_large(request) or await self.get_response(request)
-
-
-class ApiErrorMiddleware:
+class ApiErrorMiddleware(_HookMiddleware):
     """Turn Django's HTML 404/500 under the API prefixes into the JSON envelope."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request):
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
-        return self._refuse(request) or self._fix(request, self.get_response(request))
-
-    async def __acall__(self, request):
-        return self._refuse(request) or self._fix(request, await self.get_response(request))
-
-    def _refuse(self, request):
+    def before(self, request):
         # No id holds U+0000, and PostgreSQL cannot even compare one: answer before any lookup.
         if "\x00" in request.path and _is_api(request.path):
             return error_json_response(404, "No such object.", code="not_found")
         return None
 
-    def _fix(self, request, response):
+    def after(self, request, response):
         if not _is_api(request.path):
             return response
         content_type = response.get("Content-Type", "")
