@@ -88,8 +88,11 @@ def verdicts(results: dict) -> list[dict]:
             measured[key] = (None, "not run" if n not in steps else "no data")
         else:
             added = _get(step, "added_itl_ms", "p99")
+            late = _get(step, "added_lateness_ms", "p99")
+            if late is not None and added is not None:
+                added = max(added, late)  # bursts after a stall shrink the gaps: lateness catches them
             ok = step["success_rate"] == 1.0
-            note = f"success {100 * step['success_rate']:.1f}% ({step['failed']} failed)"
+            note = f"worse of added ITL p99 and added lateness p99; success {100 * step['success_rate']:.1f}% ({step['failed']} failed)"
             measured[key] = (added, note, ok)
     top = headline_step(results)
     cpu = _get(steps, top, "C", "cpu_us_per_token", "server") if top else None
@@ -172,7 +175,9 @@ def markdown(results: dict) -> str:
                       f"{p['tokens']} tokens, ITL {p['itl_ms']:g} ms, TTFT 0 at the fake)", "",
                   f"Client: {single['client']}. p50 = median of round medians; p95/p99 pooled. "
                   f"Entities' own `entities_overhead_seconds` mean over the same C runs: "
-                  f"{_f(single.get('entities_overhead_metric_mean_ms'), 2)} ms. Other processes on the machine "
+                  f"{_f(single.get('entities_overhead_metric_mean_ms'), 2)} ms; its claim → first delta mean "
+                  f"(`entities_time_to_first_token_seconds`): {_f(single.get('entities_claim_to_first_token_mean_ms'), 2)} ms. "
+                  f"Other processes on the machine "
                   f"used {_f(single.get('others_pct'), 0)}% of a core meanwhile.", "",
                   "| target | ok | TTFT p50 | p95 | p99 | added TTFT p50 | p95 | p99 | ITL p50 | ITL p99 | added ITL p50 | p99 | total p50 |",
                   "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -201,15 +206,16 @@ def markdown(results: dict) -> str:
         lines += ["", f"## S3 concurrency ladder ({p['tokens']} tokens per stream at {1000 / p['itl_ms']:g} tok/s, "
                       f"fake TTFT {p['ttft_ms']:g} ms, streams started at {ladder['ramp_per_s']:g}/s, "
                       f"{ladder['rounds']} round(s), medians over rounds)", "",
-                  "| N | target | success | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | added ITL p99 | tokens/s | "
+                  "| N | target | success | TTFT p50 | TTFT p99 | ITL p50 | ITL p99 | added ITL p99 | lateness p99 | added lateness p99 | tokens/s | "
                   "µs CPU/token: server | fake | client | CPU %: server | fake | client | others | peak RSS server MB | client lag p99 ms |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for n, by in ladder["steps"].items():
             for key, t in by.items():
                 cpu, pct = t["cpu_us_per_token"], t["cpu_pct"]
                 lines.append(
                     f"| {n} | {key} | {100 * t['success_rate']:.1f}% | {_f(t['ttft_ms']['p50'])} | {_f(t['ttft_ms']['p99'])} | "
                     f"{_f(t['itl_ms']['p50'])} | {_f(t['itl_ms']['p99'])} | {_f(_get(t, 'added_itl_ms', 'p99'))} | "
+                    f"{_f(_get(t, 'lateness_ms', 'p99'))} | {_f(_get(t, 'added_lateness_ms', 'p99'))} | "
                     f"{_f(t['tokens_per_s'], 0)} | {_f(cpu.get('server'))} | {_f(cpu.get('fakeoai'))} | {_f(cpu.get('client'))} | "
                     f"{_f(pct.get('server'), 0)} | {_f(pct.get('fakeoai'), 0)} | {_f(pct.get('client'), 0)} | "
                     f"{_f(t.get('others_pct'), 0)} | "
@@ -282,13 +288,17 @@ def markdown(results: dict) -> str:
         lines += ["", "## daphne vs uvicorn", ""] + [f"- {line}" for line in comparison]
 
     prof = s.get("profile")
-    if prof and (prof.get("stream") or prof.get("list")):
-        for part, title in (("stream", "streaming ladder step"), ("list", "message list requests")):
+    if prof and any(prof.get(k) for k in ("single", "per_run", "stream", "list")):
+        for part, title in (("single", "one long stream after another (the per-token path)"),
+                            ("per_run", "one-token runs back to back (the per-run path)"),
+                            ("stream", "streaming ladder step"), ("list", "message list requests")):
             entry = prof.get(part) or {}
             hot = entry.get("hot") or {}
             if not hot.get("samples"):
                 continue
-            what = f"{entry['n']} streams" if part == "stream" else "16 workers"
+            what = {"stream": f"{entry.get('n')} streams", "list": "16 workers",
+                    "single": f"{entry.get('streams')} streams, {entry.get('tokens')} tokens",
+                    "per_run": f"{entry.get('streams')} runs"}[part]
             lines += ["", f"## Profile: {title} (py-spy, {hot['samples']} samples, {what}, {prof['server']})", "",
                       "| top self time | % | top inclusive, Entities code | % |", "|---|---|---|---|"]
             selfs, incl = hot["self"][:15], hot["inclusive_project"][:15]
@@ -357,14 +367,23 @@ def chart(results: dict, path: Path) -> None:
     ns = sorted(steps, key=int)
 
     def value(t: dict, metric: str):
-        return _get(t, "added_itl_ms", "p99") if metric == "itl" else t["cpu_us_per_token"].get("server")
+        if metric == "cpu":
+            return t["cpu_us_per_token"].get("server")
+        found = [v for v in (_get(t, "added_itl_ms", "p99"), _get(t, "added_lateness_ms", "p99")) if v is not None]
+        return max(found) if found else None
 
-    for ax, metric, title, target in ((axes[0][1], "itl", "S3 ladder: added inter-token p99 vs direct, ms", 50.0),
+    for ax, metric, title, target in ((axes[0][1], "itl", "S3 ladder: added delay p99 vs direct, ms\n"
+                                       "(worse of inter-token time and lateness)", 50.0),
                                       (axes[1][0], "cpu", "S3 ladder: CPU µs per streamed token (server)", 100.0)):
         keys = sorted({k for n in ns for k in steps[n] if k != "A"})
         for key in keys:
-            points = [(int(n), value(steps[n][key], metric)) for n in ns if key in steps[n]]
+            rows = [(int(n), steps[n][key]) for n in ns if key in steps[n]]
+            points = [(x, value(t, metric)) for x, t in rows]
             points = [(x, y) for x, y in points if y is not None]
+            for x, t in rows:  # a percentile over the few streams that survived says little: flag it
+                if t.get("success_rate", 1.0) < 1.0 and value(t, metric) is not None:
+                    ax.annotate(f"{100 * t['success_rate']:.0f}% ok", (x, value(t, metric)), fontsize=7,
+                                color="red", textcoords="offset points", xytext=(4, 4))
             if points:
                 style = {"marker": "o"} if len(points) > 1 else {"marker": "x", "markersize": 10, "linestyle": ""}
                 ax.plot([p[0] for p in points], [p[1] for p in points], label=key, **style)

@@ -49,6 +49,13 @@ class StreamResult:
         t = self.times
         return [t[i] - t[i - 1] for i in range(1, len(t))]
 
+    def lateness(self, itl: float) -> list[float]:
+        """How far behind the model's schedule each token arrived, counted from the first
+        token: a stream that falls behind and then delivers in bursts shows small gaps but
+        large lateness."""
+        t = self.times
+        return [t[i] - t[0] - i * itl for i in range(1, len(t))]
+
 
 def chat_body(model: str) -> bytes:
     return json.dumps({"model": model, "messages": [{"role": "user", "content": "Say something."}], "stream": True,

@@ -1,9 +1,11 @@
 """S3 the concurrency ladder: N simultaneous streaming runs at 20 tokens/s each.
 
-Per step and target: success rate, TTFT, inter-token time (pooled over every gap of
-every stream), CPU per delivered token of each process, peak RSS, and the client's own
-CPU and loop lag (evidence that the load generator kept up). Streams start spread over
-``N / ramp_per_s`` seconds; each holds ``ladder_tokens`` tokens at ``ladder_itl_ms``.
+Per step and target: success rate, TTFT, inter-token time (pooled over every gap of every
+stream), lateness (how far behind the model's schedule each token arrived, counted from
+the stream's first token: bursts after a stall hide in the gaps but not here), CPU per
+delivered token of each process, peak RSS, and the client's own CPU and loop lag (evidence
+that the load generator kept up). Streams start spread over ``N / ramp_per_s`` seconds;
+each holds ``ladder_tokens`` tokens at ``ladder_itl_ms``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ async def run_step(ctx: Context, target: Target, n: int, params: dict | None = N
         await asyncio.gather(*(c.close() for c in connections if c is not None), return_exceptions=True)
     results = [t.result() for t in tasks if t.done() and not t.cancelled() and t.exception() is None]
     gaps = [g for r in results if r.ok for g in r.gaps()]
+    late = [x for r in results if r.ok for x in r.lateness(params["itl_ms"] / 1000.0)]
     tokens = sum(r.deltas for r in results)
     usage = meter.result
     return {
@@ -64,6 +67,7 @@ async def run_step(ctx: Context, target: Target, n: int, params: dict | None = N
         "tokens": tokens, "tokens_per_s": tokens / usage["wall_s"] if usage["wall_s"] else None,
         "ttft_ms": rounds_summary([[r.ttft for r in results if r.ok and r.ttft is not None]], 1000.0),
         "itl_ms": rounds_summary([gaps], 1000.0),
+        "lateness_ms": rounds_summary([late], 1000.0),
         "cpu_us_per_token": per_token_us(usage["cpu_s"], tokens),
         "usage": usage,
     }
@@ -94,6 +98,8 @@ async def run_ladder(ctx: Context, log) -> dict:
             if key != "A":
                 entry["added_itl_ms"] = minus(entry["itl_ms"], base["itl_ms"], keys=("p50", "p95", "p99", "mean"))
                 entry["added_ttft_ms"] = minus(entry["ttft_ms"], base["ttft_ms"], keys=("p50", "p95", "p99", "mean"))
+                entry["added_lateness_ms"] = minus(entry["lateness_ms"], base["lateness_ms"],
+                                                   keys=("p50", "p95", "p99", "mean"))
         out["steps"][str(n)] = merged
     return out
 
@@ -115,7 +121,7 @@ def _merge(rows: list[dict]) -> dict:
         "tokens": sum(r["tokens"] for r in rows),
         "tokens_per_s": med([r["tokens_per_s"] for r in rows]),
     }
-    for metric in ("ttft_ms", "itl_ms"):
+    for metric in ("ttft_ms", "itl_ms", "lateness_ms"):
         merged[metric] = {k: med([r[metric].get(k) for r in rows]) for k in ("p50", "p95", "p99", "mean", "max")}
     names = rows[0]["cpu_us_per_token"].keys()
     merged["cpu_us_per_token"] = {name: med([r["cpu_us_per_token"].get(name) for r in rows]) for name in names}

@@ -14,9 +14,16 @@ from bench.stats import minus, ratio, rounds_summary
 STREAM_TIMEOUT = 30.0
 
 
-async def _overhead(ctx: Context) -> tuple[float, float]:
+async def _overhead(ctx: Context) -> dict[str, float]:
     samples = await ctx.api.metrics()
-    return samples.get("entities_overhead_seconds_sum", 0.0), samples.get("entities_overhead_seconds_count", 0.0)
+    return {name: samples.get(name, 0.0) for name in (
+        "entities_overhead_seconds_sum", "entities_overhead_seconds_count",
+        "entities_time_to_first_token_seconds_sum", "entities_time_to_first_token_seconds_count")}
+
+
+def _mean_ms(before: dict, after: dict, metric: str) -> float | None:
+    count = after[f"{metric}_count"] - before[f"{metric}_count"]
+    return (after[f"{metric}_sum"] - before[f"{metric}_sum"]) / count * 1000.0 if count else None
 
 
 async def _ensure_threads(ctx: Context, chosen, per_target: int) -> None:
@@ -91,9 +98,11 @@ async def run_latency(ctx: Context, log) -> dict:
         if key != "B":
             entry["added_ttft_vs_thin_proxy"] = ratio(entry["added_ttft_ms"]["p50_rounds"],
                                                       floor["added_ttft_ms"]["p50_rounds"])
-    runs = overhead1[1] - overhead0[1]
-    # Server-side view of the same runs (C and C_ws; the other server keeps its own metrics).
-    out["entities_overhead_metric_mean_ms"] = (overhead1[0] - overhead0[0]) / runs * 1000.0 if runs else None
+    # The server's view of the same runs (C and C_ws; the other server keeps its own metrics):
+    # the overhead histogram, and claim → first delta (what TTFT spends after the run is claimed).
+    out["entities_overhead_metric_mean_ms"] = _mean_ms(overhead0, overhead1, "entities_overhead_seconds")
+    out["entities_claim_to_first_token_mean_ms"] = _mean_ms(overhead0, overhead1,
+                                                            "entities_time_to_first_token_seconds")
     return out
 
 
