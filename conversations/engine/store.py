@@ -14,7 +14,7 @@ from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from conversations.models import Action, Message, Run, Thread
+from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run, Thread
 from conversations.services.content import text_part
 
 CLAIMABLE = ("queued",)
@@ -37,12 +37,32 @@ def load_run(run_id: str) -> Run | None:
     return Run.objects.filter(pk=run_id).first()
 
 
+# Why a message left open by a run's ending is incomplete (a completed run closed its own).
+_INCOMPLETE_REASON = {"cancelled": "run_cancelled", "failed": "run_failed", "expired": "run_expired",
+                      "incomplete": "max_tokens"}
+
+
 def create_assistant_message(run: Run) -> Message:
+    """The reply's message, in progress. If the run ended meanwhile (a cancel that interrupted
+    this call's caller, which then never learns of the message) it is closed at once: the
+    run's ending closes open messages, and this check covers one created after that."""
     now = timezone.now()
-    return Message.objects.create(
+    message = Message.objects.create(
         owner_id=run.owner_id, thread_id=run.thread_id, role=Message.Role.ASSISTANT, content=[],
         status=Message.Status.IN_PROGRESS, assistant_id=run.assistant_id, run=run, created_at=now,
     )
+    ended = Run.objects.filter(pk=run.pk).exclude(status__in=ACTIVE_RUN_STATUSES).values_list(
+        "status", flat=True).first()
+    if ended in _INCOMPLETE_REASON:
+        close_open_messages(run.pk, _INCOMPLETE_REASON[ended], now)
+        message.refresh_from_db()
+    return message
+
+
+def close_open_messages(run_id: str, reason: str, now) -> None:
+    """Mark the run's messages still in progress incomplete (the run is ending or has ended)."""
+    Message.objects.filter(run_id=run_id, status=Message.Status.IN_PROGRESS).update(
+        status=Message.Status.INCOMPLETE, incomplete_at=now, incomplete_details={"reason": reason})
 
 
 def finish_message(message: Message, text: str, *, incomplete_reason: str | None = None) -> Message:
@@ -117,7 +137,11 @@ def finish_run(run_id: str, status: str, *, usage: dict | None, event_seq: int, 
              "cancelled": "cancelled_at", "expired": None}.get(status)
     if stamp:
         fields[stamp] = now
-    updated = Run.objects.filter(pk=run_id, status__in=from_statuses).update(**fields)
+    with transaction.atomic():
+        updated = Run.objects.filter(pk=run_id, status__in=from_statuses).update(**fields)
+        if updated and status in _INCOMPLETE_REASON:
+            # A message the executor lost track of (its await was cancelled mid-create) is closed with the run.
+            close_open_messages(run_id, _INCOMPLETE_REASON[status], now)
     Thread.objects.filter(runs__pk=run_id).update(updated_at=now)
     return Run.objects.filter(pk=run_id).first() if updated else None
 

@@ -13,11 +13,13 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from conversations.engine.db import db
-from conversations.models import Action, Message, Run
+from conversations.engine.store import close_open_messages
+from conversations.models import Action, Run
 
 if TYPE_CHECKING:
     from conversations.engine.runtime import Runtime
@@ -39,31 +41,37 @@ def sweep_once(*, local_ids: set[str], owner: str) -> dict:
         Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)).exclude(pk__in=local_ids)
     for run in orphaned.only("id", "status"):
         if run.status == Run.Status.CANCELLING:
-            ok = Run.objects.filter(pk=run.pk, status="cancelling").update(
-                status="cancelled", cancelled_at=now, lease_owner="", lease_expires_at=None)
+            with transaction.atomic():
+                ok = Run.objects.filter(pk=run.pk, status="cancelling").update(
+                    status="cancelled", cancelled_at=now, lease_owner="", lease_expires_at=None)
+                if ok:
+                    _close_messages(run.pk, "run_cancelled", now)
             if ok:
                 done["cancelled"].append(run.pk)
-                _close_messages(run.pk, "run_cancelled", now)
         else:
-            ok = Run.objects.filter(pk=run.pk, status="in_progress").filter(
-                Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)).update(
-                status="failed", failed_at=now, lease_owner="", lease_expires_at=None,
-                last_error={"code": "server_error", "message": OWNER_LOST_ERROR})
+            with transaction.atomic():
+                ok = Run.objects.filter(pk=run.pk, status="in_progress").filter(
+                    Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)).update(
+                    status="failed", failed_at=now, lease_owner="", lease_expires_at=None,
+                    last_error={"code": "server_error", "message": OWNER_LOST_ERROR})
+                if ok:
+                    _close_messages(run.pk, "run_failed", now)
             if ok:
                 done["failed"].append(run.pk)
-                _close_messages(run.pk, "run_failed", now)
         Action.objects.filter(run_id=run.pk, status="pending").update(status="expired", completed_at=now,
                                                                       error="run ended by the sweeper")
     expired = Run.objects.filter(expires_at__lt=now, status__in=("queued", "requires_action", "in_progress")).exclude(
         pk__in=local_ids)
     for run_id in expired.values_list("pk", flat=True):
-        ok = Run.objects.filter(pk=run_id, status__in=("queued", "requires_action")).update(
-            status="expired", required_action=None, lease_owner="", lease_expires_at=None)
+        with transaction.atomic():
+            ok = Run.objects.filter(pk=run_id, status__in=("queued", "requires_action")).update(
+                status="expired", required_action=None, lease_owner="", lease_expires_at=None)
+            if ok:
+                Action.objects.filter(run_id=run_id, status="pending").update(status="expired", completed_at=now,
+                                                                              error="run expired")
+                _close_messages(run_id, "run_expired", now)
         if ok:
             done["expired"].append(run_id)
-            Action.objects.filter(run_id=run_id, status="pending").update(status="expired", completed_at=now,
-                                                                          error="run expired")
-            _close_messages(run_id, "run_expired", now)
     stale = now - timedelta(seconds=QUEUED_GRACE_SECONDS)
     # Queued runs carry a short lease from the process that queued them; past it, anyone adopts.
     adopt = Run.objects.filter(status="queued", lease_owner="").filter(
@@ -78,8 +86,7 @@ ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 def _close_messages(run_id: str, reason: str, now) -> None:
     # A terminal run always has usage; what a dead owner counted in memory is gone.
     Run.objects.filter(pk=run_id, usage__isnull=True).update(usage=ZERO_USAGE)
-    Message.objects.filter(run_id=run_id, status="in_progress").update(
-        status="incomplete", incomplete_at=now, incomplete_details={"reason": reason})
+    close_open_messages(run_id, reason, now)
 
 
 async def sweep_forever(runtime: "Runtime") -> None:

@@ -173,3 +173,46 @@ def test_it_cancels_runs_cancelled_right_after_they_were_created(sdk, cloud):
 
     # Well inside the 5 s a queued run's grace lease would take to reach the sweeper.
     assert [wait_for(sdk, run, TERMINAL, timeout=2).status for run in runs] == ["cancelled"] * 5
+
+
+# --- a cancel that interrupts the creation of the reply's message ---------------------------
+# The executor's await on the message insert can be cancelled while the insert still runs in
+# its worker thread; the executor then never learns of the message. Either order of the two
+# writes must leave no message in progress on an ended run.
+
+@pytest.mark.django_db
+def test_ending_a_run_closes_a_message_the_executor_lost_track_of(alice):
+    from conversations.engine import store
+
+    run = make_run(make_thread(alice.user), make_assistant(alice.user), status="cancelling")
+    message = store.create_assistant_message(run)  # created before the run ends
+
+    assert store.finish_run(run.id, "cancelled", usage=None, event_seq=1) is not None
+
+    message.refresh_from_db()
+    assert (message.status, message.incomplete_details) == ("incomplete", {"reason": "run_cancelled"})
+
+
+@pytest.mark.django_db
+def test_a_message_created_after_its_run_ended_is_closed_at_once(alice):
+    from conversations.engine import store
+
+    run = make_run(make_thread(alice.user), make_assistant(alice.user), status="cancelled")
+
+    message = store.create_assistant_message(run)  # the insert lands after the ending
+
+    stored = Message.objects.get(pk=message.pk)
+    assert (stored.status, stored.incomplete_details) == ("incomplete", {"reason": "run_cancelled"})
+    assert message.status == "incomplete"
+
+
+@pytest.mark.django_db
+def test_a_completed_run_leaves_its_completed_message_alone(alice):
+    from conversations.engine import store
+
+    run = make_run(make_thread(alice.user), make_assistant(alice.user), status="in_progress")
+    message = store.finish_message(store.create_assistant_message(run), "done")
+    store.finish_run(run.id, "completed", usage=None, event_seq=1)
+
+    message.refresh_from_db()
+    assert (message.status, message.content[0]["text"]["value"]) == ("completed", "done")
