@@ -12,7 +12,7 @@ import json
 import logging
 
 from asgiref.sync import sync_to_async
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import JsonResponse
 from rest_framework.views import APIView
 
 from assistants.models import Assistant
@@ -22,6 +22,7 @@ from conversations.engine.watch import watch_run
 from conversations.selectors import thread_get_for_user
 from conversations.services.chat import chat_turn_start
 from conversations.services.threads import thread_create
+from conversations.streaming import sse_response
 from entities_project.errors import EntitiesError
 from inference.routing import KNOWN_TYPES
 
@@ -128,7 +129,4 @@ class ProcessMessagesView(APIView):
             _, _, run = seed_turn_start(user=request.user, request=parsed)
         except EntitiesError as exc:
             return JsonResponse({"error": exc.message}, status=exc.status)
-        response = StreamingHttpResponse(seed_chunks(run.id), content_type="text/event-stream")
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"
-        return response
+        return sse_response(seed_chunks(run.id), content_type="text/event-stream")

@@ -10,7 +10,17 @@ from __future__ import annotations
 import json
 
 from testsupport.fake_base import AbruptClose, Exchange, FakeModelServer, StreamFormat, fragments, play
-from testsupport.scenarios import Disconnect, Hang, HttpError, Malformed, Reply, ToolCalls, echo_reply, prompt_words
+from testsupport.scenarios import (
+    Disconnect,
+    Hang,
+    HttpError,
+    Malformed,
+    RawStream,
+    Reply,
+    ToolCalls,
+    echo_reply,
+    prompt_words,
+)
 
 CREATED = 1_700_000_000
 
@@ -64,6 +74,8 @@ class FakeOpenAIServer(FakeModelServer):
         if isinstance(scenario, HttpError):
             is_json = _is_json(scenario.body)
             await exchange.respond(scenario.status, scenario.body.encode(), "application/json" if is_json else "text/plain")
+        elif isinstance(scenario, RawStream):
+            await exchange.respond(200, scenario.body, "text/event-stream")
         elif body.get("stream"):
             await play(_OpenAIStream(body, number), scenario, echo_reply(body).chunks, prompt_words(body), exchange)
         else:

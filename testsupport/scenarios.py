@@ -62,7 +62,14 @@ class Malformed:
     after_chunks: int = 0
 
 
-Scenario = Reply | ToolCalls | HttpError | Hang | Disconnect | Malformed
+@dataclass
+class RawStream:
+    """Answer a streaming request with HTTP 200 and `body` verbatim (SSE framing cases)."""
+
+    body: bytes
+
+
+Scenario = Reply | ToolCalls | HttpError | Hang | Disconnect | Malformed | RawStream
 
 
 @dataclass

@@ -78,27 +78,36 @@ class OpenAICompatBackend(InferenceBackend):
         usage: Usage | None = None
         saw_tool_calls = False
         try:
-            upstream = await self._client().chat.completions.create(**chat_params(request))
+            # The raw response, not the SDK's typed chunks: building a pydantic object per
+            # chunk was three quarters of the server's CPU per streamed token (bench S2).
+            # The SDK still makes the request and raises its typed errors for HTTP statuses.
+            upstream = self._client().chat.completions.with_streaming_response.create(**chat_params(request))
             # `async with` closes the HTTP response on cancel or early exit, so the
             # server stops generating a reply nobody will read.
-            async with upstream:
-                async for chunk in upstream:
-                    if chunk.usage:
-                        usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
-                    for choice in chunk.choices[:1]:
-                        delta = choice.delta
-                        if delta is not None and delta.content:
-                            yield TextDelta(delta.content)
-                        for call in (delta.tool_calls if delta is not None else None) or []:
-                            saw_tool_calls = True
-                            function = call.function
-                            yield ToolCallDelta(
-                                index=call.index,
-                                id=call.id,
-                                name=function.name if function else None,
-                                arguments=(function.arguments if function else None) or "",
-                            )
-                        finish = choice.finish_reason or finish
+            async with upstream as response:
+                async for chunk in sse_chunks(response.http_response):
+                    if chunk.get("error"):
+                        yield StreamError(self._stream_error_message(chunk["error"]))
+                        return
+                    if chunk.get("usage"):
+                        counted = chunk["usage"]
+                        usage = Usage(counted.get("prompt_tokens") or 0, counted.get("completion_tokens") or 0)
+                    for choice in (chunk.get("choices") or ())[:1]:
+                        delta = choice.get("delta")
+                        if delta:
+                            content = delta.get("content")
+                            if content:
+                                yield TextDelta(content)
+                            for call in delta.get("tool_calls") or ():
+                                saw_tool_calls = True
+                                function = call.get("function") or {}
+                                yield ToolCallDelta(
+                                    index=call.get("index", 0),
+                                    id=call.get("id"),
+                                    name=function.get("name"),
+                                    arguments=function.get("arguments") or "",
+                                )
+                        finish = choice.get("finish_reason") or finish
         except Exception as exc:  # noqa: BLE001 — the contract: transport trouble is an event
             yield StreamError(self.explain_error(exc), code=_error_code(exc))
             return
@@ -109,6 +118,10 @@ class OpenAICompatBackend(InferenceBackend):
         if usage is not None:
             yield usage
         yield Finish(_finish_reason(finish, saw_tool_calls))
+
+    def _stream_error_message(self, error) -> str:
+        message = error.get("message") if isinstance(error, dict) else error
+        return f"the model server at {self.base_url} reported an error: {short_body(str(message or error))}"
 
     async def fetch_models(self) -> list[dict]:
         page = await self._client().models.list(timeout=LIST_MODELS_TIMEOUT)
@@ -174,6 +187,34 @@ def chat_params(request: ChatRequest) -> dict:
         if value is not None:
             params[name] = value
     return params
+
+
+async def sse_chunks(response: httpx.Response) -> AsyncIterator[dict]:
+    """The JSON objects of a server-sent-event stream, until ``data: [DONE]`` or the end.
+
+    Per the SSE format, consecutive ``data:`` lines form one event, dispatched at the blank
+    line; ``event:``, ``id:`` and comment lines carry nothing a chat completion needs.
+    A chunk that is not a JSON object raises ValueError (a malformed chunk).
+    """
+    data: list[str] = []
+    async for line in response.aiter_lines():
+        if line.startswith("data:"):
+            data.append(line[6:] if line.startswith("data: ") else line[5:])
+            continue
+        if line or not data:
+            continue
+        payload = "\n".join(data) if len(data) > 1 else data[0]
+        data = []
+        if payload.startswith("[DONE]"):
+            return
+        chunk = json.loads(payload)
+        if not isinstance(chunk, dict):
+            raise ValueError(f"not a JSON object: {payload}")
+        yield chunk
+    if data and not data[0].startswith("[DONE]"):
+        chunk = json.loads("\n".join(data))  # a last event without its blank line
+        if isinstance(chunk, dict):
+            yield chunk
 
 
 def _finish_reason(reason: str, saw_tool_calls: bool) -> str:

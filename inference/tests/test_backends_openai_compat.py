@@ -14,7 +14,7 @@ from inference.events import Finish, StreamError, TextDelta, ToolCallDelta, Usag
 from inference.factory import InferenceFactory
 from inference.tests.helpers import chat, collect, reassemble, refused_url
 from testsupport.fake_openai import CREATED
-from testsupport.scenarios import Disconnect, Hang, HttpError, Malformed, Reply, ToolCalls
+from testsupport.scenarios import Disconnect, Hang, HttpError, Malformed, RawStream, Reply, ToolCalls
 
 pytestmark = pytest.mark.usefixtures("cloud_settings")
 
@@ -168,6 +168,49 @@ async def test_it_reports_a_malformed_chunk(fake_openai):
     events = await collect(OpenAICompatBackend(), chat())
 
     assert events == [TextDelta("echo:"), StreamError(f"the model server at {fake_openai.url} sent a malformed chunk: this is not json {{")]
+
+
+def _chunk(delta: dict, finish: str | None = None) -> str:
+    return json.dumps({"id": "c1", "object": "chat.completion.chunk", "created": CREATED, "model": "m",
+                       "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+
+
+async def test_it_reads_sse_framing_that_servers_vary(fake_openai):
+    # Comments, event/id lines, CRLF line ends, no space after "data:", and one event's JSON
+    # split over two data lines (the SSE format joins them with a newline).
+    text = json.dumps({"id": "c1", "object": "chat.completion.chunk", "created": CREATED, "model": "m",
+                       "choices": [{"index": 0, "delta": {"content": "two"}, "finish_reason": None}]}, indent=1)
+    first, rest = text.split("\n", 1)
+    body = (": keep-alive\r\n\r\n"
+            f"event: message\r\nid: 1\r\ndata:{_chunk({'content': 'one '})}\r\n\r\n"
+            f"data: {first}\ndata: {rest.replace(chr(10), '')}\n\n"
+            f"data: {_chunk({}, 'stop')}\n\n"
+            'data: {"id": "c1", "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 2}}\n\n'
+            "data: [DONE]\n\n")
+    fake_openai.push(RawStream(body.encode()))
+
+    events = await collect(OpenAICompatBackend(), chat())
+
+    assert events == [TextDelta("one "), TextDelta("two"), Usage(3, 2), Finish("stop")]
+
+
+async def test_it_reports_an_error_event_in_the_stream(fake_openai):
+    body = (f"data: {_chunk({'content': 'par'})}\n\n"
+            'data: {"error": {"message": "the model ran out of memory", "type": "server_error"}}\n\n')
+    fake_openai.push(RawStream(body.encode()))
+
+    events = await collect(OpenAICompatBackend(), chat())
+
+    assert events == [TextDelta("par"), StreamError(
+        f"the model server at {fake_openai.url} reported an error: the model ran out of memory")]
+
+
+async def test_it_reports_a_chunk_that_is_not_an_object(fake_openai):
+    fake_openai.push(RawStream(b"data: [1, 2]\n\n"))
+
+    (event,) = await collect(OpenAICompatBackend(), chat())
+
+    assert isinstance(event, StreamError) and "sent a malformed chunk" in event.message
 
 
 async def test_it_explains_that_nothing_listens():
