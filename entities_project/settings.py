@@ -168,6 +168,10 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
+# An authenticated API key is trusted for this long in each process (0: look it up on every
+# request). Revocation through Entities is immediate in the process that did it.
+ENTITIES_API_KEY_CACHE_SECONDS = env_float("ENTITIES_API_KEY_CACHE_SECONDS", 5.0, minimum=0.0)
+
 # --- Limits -----------------------------------------------------------------------------
 ENTITIES_MAX_BODY_BYTES = env_int("ENTITIES_MAX_BODY_BYTES", 2 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = ENTITIES_MAX_BODY_BYTES

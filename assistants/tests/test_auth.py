@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from io import StringIO
 
 import httpx
@@ -9,8 +10,10 @@ import openai
 import pytest
 from django.apps import apps
 from django.core.management import call_command
+from django.test import override_settings
+from django.utils import timezone
 
-from assistants.keys import api_key_create, api_key_revoke
+from assistants.keys import api_key_authenticate, api_key_create, api_key_revoke, recent_keys
 from assistants.models import ApiKey
 from testsupport.live import sdk_for
 from testsupport.users import Person
@@ -59,6 +62,49 @@ def test_it_answers_401_for_a_revoked_key(live_entities, alice):
 
     error = assert_401(httpx.get(f"{live_entities.v1}/assistants", headers=alice.headers))
     assert "revoked" in error["message"]
+
+
+# --- the short per-process cache of authenticated keys -------------------------------------
+
+def test_a_key_used_again_is_not_looked_up_again(alice, django_assert_num_queries):
+    recent_keys.clear()
+    first = api_key_authenticate(alice.api_key)
+
+    with django_assert_num_queries(0):
+        again = api_key_authenticate(alice.api_key)
+
+    assert again is not None and (again.pk, again.owner.pk) == (first.pk, alice.user.pk)
+    assert again.owner is not first.owner  # each request gets its own copy
+
+
+def test_a_deactivated_owner_is_refused_at_once(live_entities, alice):
+    assert httpx.get(f"{live_entities.v1}/assistants", headers=alice.headers).status_code == 200
+
+    alice.user.is_active = False
+    alice.user.save(update_fields=["is_active"])
+
+    assert_401(httpx.get(f"{live_entities.v1}/assistants", headers=alice.headers))
+
+
+def test_a_revocation_made_elsewhere_is_honoured_within_the_cache_time(alice):
+    recent_keys.clear()
+    with override_settings(ENTITIES_API_KEY_CACHE_SECONDS=0.3):
+        assert api_key_authenticate(alice.api_key) is not None
+        # Another process revokes it: this process's cache does not hear of it.
+        ApiKey.objects.filter(owner=alice.user).update(revoked_at=timezone.now())
+        still_cached = api_key_authenticate(alice.api_key)
+        time.sleep(0.35)
+        after_ttl = api_key_authenticate(alice.api_key)
+
+    assert still_cached is not None
+    assert after_ttl is None
+
+
+def test_a_wrong_secret_with_a_cached_prefix_is_refused(alice):
+    recent_keys.clear()
+    assert api_key_authenticate(alice.api_key) is not None
+
+    assert api_key_authenticate(alice.api_key[:-2] + "zz") is None
 
 
 def test_a_jwt_from_the_token_endpoint_works_on_v1(live_entities, alice):
