@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-from django.db import connection
 from django.http import StreamingHttpResponse
 
 from conversations.engine.events import DONE_FRAME, encode, sse_frame
@@ -36,13 +35,8 @@ async def run_event_frames(run_id: str, *, thread: Thread | None = None, after_s
 
 
 def sse_response(frames, *, content_type: str = "text/event-stream; charset=utf-8") -> StreamingHttpResponse:
-    """The streaming response for ``frames``; called from the request's (sync) view.
-
-    The view's database connection is released here: the stream reads the run's events
-    from the engine, not the database, and would otherwise hold a connection (a pool slot
-    on PostgreSQL) for as long as the reply lasts.
-    """
-    connection.close()
+    """The streaming response for ``frames``: an async generator, so the stream holds no
+    request thread and no database connection while the reply lasts (request_threads.py)."""
     response = StreamingHttpResponse(frames, content_type=content_type)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

@@ -10,9 +10,9 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "entities_project.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+from entities_project.request_threads import get_laned_asgi_application, request_threads  # noqa: E402
 
-django_asgi_app = get_asgi_application()
+django_asgi_app = get_laned_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
@@ -31,6 +31,7 @@ async def application(scope, receive, send):
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await runtime.shutdown(timeout=5.0)
+                await asyncio.to_thread(request_threads.close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
     return await router(scope, receive, send)

@@ -90,7 +90,12 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------
 _default_sqlite = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
 DATABASE_URL = env_str("DATABASE_URL", _default_sqlite)
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+# Request threads live as long as the process (entities_project/request_threads.py), so
+# their connections are kept, checked before each request; a pool (below) replaces this.
+_pooled = env_bool("ENTITIES_DB_POOL", False) and not DATABASE_URL.startswith("sqlite")
+DATABASES = {"default": dj_database_url.parse(
+    DATABASE_URL, conn_max_age=0 if _pooled else env_int("ENTITIES_DB_CONN_MAX_AGE", 600, minimum=0),
+    conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers proceed while a run writes; IMMEDIATE avoids lock upgrade deadlocks.
@@ -103,7 +108,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     import os as _os
 
     DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / f"test-db-{_os.getpid()}.sqlite3")}
-elif env_bool("ENTITIES_DB_POOL", False):
+elif _pooled:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20, "timeout": 10}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -171,6 +176,9 @@ if REDIS_URL:
 # An authenticated API key is trusted for this long in each process (0: look it up on every
 # request). Revocation through Entities is immediate in the process that did it.
 ENTITIES_API_KEY_CACHE_SECONDS = env_float("ENTITIES_API_KEY_CACHE_SECONDS", 5.0, minimum=0.0)
+
+# Threads that run Django's synchronous request code (views, middleware); see request_threads.py.
+ENTITIES_REQUEST_THREADS = env_int("ENTITIES_REQUEST_THREADS", 4, minimum=1)
 
 # --- Limits -----------------------------------------------------------------------------
 ENTITIES_MAX_BODY_BYTES = env_int("ENTITIES_MAX_BODY_BYTES", 2 * 1024 * 1024, minimum=1024)

@@ -9,6 +9,7 @@ Nothing here assumes a single process: ownership is the lease stored on the run.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import secrets
@@ -95,7 +96,9 @@ class Runtime:
         if self.in_loop():
             fn(*args)
         else:
-            self._ensure_loop().call_soon_threadsafe(fn, *args)
+            # A fresh context: runs must not inherit the request's (its thread-sensitive
+            # executor, for one, ends with the request).
+            self._ensure_loop().call_soon_threadsafe(fn, *args, context=contextvars.Context())
 
     # -- runs ---------------------------------------------------------------------------
     def stream_for(self, run_id: str, thread_id: str = "") -> RunStream:
@@ -124,7 +127,7 @@ class Runtime:
         stream = self.stream_for(run_id)
         stream.reopen()
         executor = RunExecutor(run_id, stream, owner=self.owner)
-        task = self.loop.create_task(self._run(executor), name=f"run-{run_id}")
+        task = self.loop.create_task(self._run(executor), name=f"run-{run_id}", context=contextvars.Context())
         metrics.ACTIVE_RUNS.inc()
         task.add_done_callback(lambda _t: metrics.ACTIVE_RUNS.dec())
         self.executors[run_id] = (task, executor)
