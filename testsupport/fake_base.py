@@ -180,7 +180,8 @@ class FakeModelServer:
         body = json.loads(raw) if raw.strip() else None
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         generation = self._generation
-        self.log.append(RecordedRequest(scope["method"], scope["path"], headers, body))
+        client = tuple(scope["client"]) if scope.get("client") else None
+        self.log.append(RecordedRequest(scope["method"], scope["path"], headers, body, client))
         if body is not None:
             self.requests.append(body)
         exchange = Exchange(receive, send)

@@ -80,6 +80,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     body: dict | None = None
+    client: tuple[str, int] | None = None  # the peer address: the same one means a reused connection
 
 
 def message_text(content: object) -> str:

@@ -7,6 +7,7 @@ server (vLLM, llama.cpp, LM Studio, Ollama's /v1).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -197,7 +198,8 @@ async def sse_chunks(response: httpx.Response) -> AsyncIterator[dict]:
     A chunk that is not a JSON object raises ValueError (a malformed chunk).
     """
     data: list[str] = []
-    async for line in response.aiter_lines():
+    lines = response.aiter_lines()
+    async for line in lines:
         if line.startswith("data:"):
             data.append(line[6:] if line.startswith("data: ") else line[5:])
             continue
@@ -206,6 +208,7 @@ async def sse_chunks(response: httpx.Response) -> AsyncIterator[dict]:
         payload = "\n".join(data) if len(data) > 1 else data[0]
         data = []
         if payload.startswith("[DONE]"):
+            await _drain(lines)
             return
         chunk = json.loads(payload)
         if not isinstance(chunk, dict):
@@ -215,6 +218,21 @@ async def sse_chunks(response: httpx.Response) -> AsyncIterator[dict]:
         chunk = json.loads("\n".join(data))  # a last event without its blank line
         if isinstance(chunk, dict):
             yield chunk
+
+
+DRAIN_SECONDS = 1.0
+
+
+async def _drain(lines: AsyncIterator[str]) -> None:
+    """Read what follows ``[DONE]`` (normally just the body's end) so that httpx can reuse
+    the connection: a response closed unread closes its connection, and the next run
+    paid for a new TCP connection. A server that keeps sending is cut off."""
+    try:
+        async with asyncio.timeout(DRAIN_SECONDS):
+            async for _ in lines:
+                pass
+    except (TimeoutError, httpx.HTTPError):
+        pass
 
 
 def _finish_reason(reason: str, saw_tool_calls: bool) -> str:

@@ -213,6 +213,15 @@ async def test_it_reports_a_chunk_that_is_not_an_object(fake_openai):
     assert isinstance(event, StreamError) and "sent a malformed chunk" in event.message
 
 
+async def test_consecutive_replies_reuse_one_connection(fake_openai):
+    backend = OpenAICompatBackend()
+    for _ in range(3):
+        assert (await collect(backend, chat()))[-1] == Finish("stop")
+
+    peers = {request.client for request in fake_openai.log if request.path == "/v1/chat/completions"}
+    assert len(peers) == 1, f"each reply opened a new connection: {peers}"
+
+
 async def test_it_explains_that_nothing_listens():
     url = refused_url() + "/v1"
     with override_settings(OPENAI_BASE_URL=url):
