@@ -21,7 +21,7 @@ def message_create(*, thread: Thread, role: str, content: list[dict], attachment
             f"Can't add messages to {thread.id} while a run {active} is active.", param="thread_id", code="thread_locked"
         )
     message = Message.objects.create(
-        owner=thread.owner, thread=locked, role=role, content=content, attachments=attachments or [],
+        owner_id=thread.owner_id, thread=locked, role=role, content=content, attachments=attachments or [],
         metadata=metadata or {}, status=Message.Status.COMPLETED,
     )
     fields = {"updated_at": timezone.now()}

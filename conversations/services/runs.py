@@ -31,13 +31,13 @@ RUN_OPTION_FIELDS = (
 )
 
 
-def _check_user_limit(user) -> None:
+def _check_user_limit(user_id: int) -> None:
     """Call inside the transaction that creates the run. The user's row is locked first, so
     concurrent creates by one user count one after the other (on PostgreSQL they would all
     count the same rows and pass together; SQLite's IMMEDIATE transactions already serialise)."""
     limit = settings.ENTITIES_MAX_ACTIVE_RUNS_PER_USER
-    get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
-    if Run.objects.filter(owner=user, status__in=ACTIVE_RUN_STATUSES).count() >= limit:
+    get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True).first()
+    if Run.objects.filter(owner_id=user_id, status__in=ACTIVE_RUN_STATUSES).count() >= limit:
         raise LimitExceeded(f"You already have {limit} active runs; wait for one to finish or cancel one.")
 
 
@@ -53,7 +53,7 @@ def _new_run(*, thread: Thread, assistant: Assistant, options: dict) -> Run:
     now = timezone.now()
     instructions = options.get("instructions")
     return Run.objects.create(
-        owner=thread.owner, thread=thread, assistant_id=assistant.id, created_at=now,
+        owner_id=thread.owner_id, thread=thread, assistant_id=assistant.id, created_at=now,
         lease_expires_at=now + timedelta(seconds=QUEUED_GRACE_SECONDS),
         expires_at=now + timedelta(seconds=settings.ENTITIES_RUN_EXPIRES_SECONDS),
         model=pick("model", assistant.model),
@@ -76,7 +76,7 @@ def _new_run(*, thread: Thread, assistant: Assistant, options: dict) -> Run:
 def _add_messages(thread: Thread, messages: list[dict]) -> None:
     now = timezone.now()
     Message.objects.bulk_create([
-        Message(owner=thread.owner, thread=thread, role=m["role"], content=m["content"],
+        Message(owner_id=thread.owner_id, thread=thread, role=m["role"], content=m["content"],
                 attachments=m.get("attachments") or [], metadata=m.get("metadata") or {},
                 created_at=now + timedelta(microseconds=i))
         for i, m in enumerate(messages)
@@ -96,7 +96,7 @@ def run_create(*, thread: Thread, assistant: Assistant, options: dict | None = N
         if active:
             raise RunStateConflict(f"Thread {thread.id} already has an active run {active}.", param="thread_id",
                                    code="thread_locked")
-        _check_user_limit(thread.owner)
+        _check_user_limit(thread.owner_id)
         extra = options.pop("additional_messages", None) or []
         if extra:
             _add_messages(locked, extra)
@@ -111,7 +111,7 @@ def thread_and_run_create(*, user, assistant: Assistant, thread_data: dict | Non
     """createThreadAndRun: a new thread (with its messages) and a run on it, in one transaction."""
     thread_data = thread_data or {}
     with transaction.atomic():
-        _check_user_limit(user)
+        _check_user_limit(user.pk)
         thread = thread_create(user=user, messages=thread_data.get("messages"), metadata=thread_data.get("metadata"),
                                tool_resources=thread_data.get("tool_resources"))
         run = run_create(thread=thread, assistant=assistant, options=options)
