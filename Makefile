@@ -24,10 +24,17 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(BIN)/daphne -b $(HOST) -p $(PORT) entities_project.asgi:application
 
 ## The production command: uvicorn (uvloop + httptools), one process per core.
+# One worker per core needs REDIS_URL: without it each process has its own in-memory
+# channel layer, and a watcher on one worker would not see a run streaming on another.
+WORKERS ?= $(if $(REDIS_URL),$(shell nproc),1)
+
 serve-prod: $(STAMP)
+	@if [ "$(WORKERS)" -gt 1 ] && [ -z "$(REDIS_URL)" ]; then \
+		echo "serve-prod: WORKERS=$(WORKERS) needs REDIS_URL (the processes share runs through Redis); set it or use WORKERS=1" >&2; exit 2; fi
+	@[ -n "$(REDIS_URL)" ] || echo "serve-prod: REDIS_URL is not set, so one worker (set REDIS_URL for one per core)"
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput
-	$(BIN)/uvicorn entities_project.asgi:application --host $(HOST) --port $(PORT) --workers $$(nproc) --no-access-log --ws-per-message-deflate false
+	$(BIN)/uvicorn entities_project.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log --ws-per-message-deflate false
 
 ## make test: the same bootstrap, then the whole suite (browser tools installed where possible).
 test: $(STAMP) install-test-tools

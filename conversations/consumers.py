@@ -30,6 +30,36 @@ MAX_FRAME_BYTES = 512 * 1024
 
 class ThreadConsumer(AsyncJsonWebsocketConsumer):
     thread = None
+    # Set once the socket is closing or closed: relays and channel-layer notices that are
+    # still in flight then drop their frames instead of sending after the close (which the
+    # ASGI server refuses with "Unexpected ASGI message 'websocket.send'").
+    gone = False
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        if self.gone:
+            return
+        try:
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+        except OSError:  # uvicorn's ClientDisconnected: the client went away mid-send
+            self.gone = True
+        except RuntimeError as exc:
+            # The server saw the client leave before our consumer read websocket.disconnect.
+            if not str(exc).startswith("Unexpected ASGI message"):
+                raise
+            self.gone = True
+
+    async def send_json(self, content, close=False) -> None:
+        # The base class's send_json calls the plain consumer's send, skipping the guard above.
+        await self.send(text_data=await self.encode_json(content), close=close)
+
+    async def close(self, code=None, reason=None) -> None:
+        if not self.gone:
+            self.gone = True
+            await super().close(code=code, reason=reason)
+
+    async def websocket_disconnect(self, message) -> None:
+        self.gone = True
+        await super().websocket_disconnect(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")

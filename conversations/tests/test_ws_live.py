@@ -140,3 +140,56 @@ async def test_it_refuses_the_handshake_of_a_foreign_browser_origin(live_entitie
     websocket = await connect(url(live_entities, thread.id, alice.api_key),
                               additional_headers={"Origin": f"http://127.0.0.1:{live_entities.port}"}, open_timeout=5)
     await websocket.close()
+
+
+async def test_a_client_that_vanishes_mid_reply_leaves_no_send_after_close(live_entities, alice, thread, cloud, caplog):
+    import asyncio
+    import logging
+
+    cloud.push(Reply(SLOW_WORDS, delay=0.05))
+    slow = await sync_to_async(assistant_create)(user=alice.user, model="cloud/x")
+    caplog.set_level(logging.WARNING)
+    sockets = []
+    for _ in range(3):
+        websocket, _ready = await open_socket(live_entities, thread.id, alice.api_key)
+        sockets.append(websocket)
+    run_id = await start_run(sockets[0], slow.id, "tell me about the fox")
+    for websocket in sockets:
+        await collect(websocket_receive(websocket), lambda frame: frame.get("event") == "thread.message.delta")
+        websocket.transport.abort()  # gone without a close frame, while frames are still coming
+
+    for _ in range(100):
+        run = await sync_to_async(Run.objects.get)(pk=run_id)
+        if run.status == "completed":
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)  # the thread notice of the ending reaches the dead sockets' consumers
+
+    assert run.status == "completed"
+    complaints = [r.getMessage() for r in caplog.records if "websocket" in r.getMessage().lower()
+                  or "ASGI message" in r.getMessage() or (r.exc_info and "websocket.send" in str(r.exc_info[1]))]
+    assert complaints == []
+
+
+async def test_frames_after_the_server_saw_the_client_leave_are_dropped():
+    """The race behind "Unexpected ASGI message 'websocket.send'": a relay sends after the
+    server noticed the client had gone but before the consumer read websocket.disconnect.
+    The server side here behaves as uvicorn's does once the connection is closed."""
+    from conversations.consumers import ThreadConsumer
+
+    sent = []
+
+    async def server_send(message):
+        if message["type"] == "websocket.send" and len(sent) >= 1:
+            raise RuntimeError("Unexpected ASGI message 'websocket.send', after sending 'websocket.close' "
+                               "or response already completed.")
+        sent.append(message)
+
+    consumer = ThreadConsumer()
+    consumer.base_send = server_send
+    await consumer.send_json({"type": "pong"})
+    await consumer.send_json({"type": "event", "seq": 1})  # the server refuses: dropped, not raised
+    await consumer.send_json({"type": "event", "seq": 2})  # not even attempted
+
+    assert [m["text"] for m in sent] == ['{"type": "pong"}']
+    assert consumer.gone
