@@ -20,18 +20,21 @@ log = logging.getLogger(__name__)
 
 
 async def run_event_frames(run_id: str, *, thread: Thread | None = None, after_seq: int = 0):
-    """The SSE frames of a run from ``after_seq`` to the end of its segment, then done."""
+    """The SSE frames of a run from ``after_seq`` to the end of its segment, then done.
+
+    Frames are bytes: for a str chunk Django looks the response's charset up again (parsing
+    its Content-Type) for every frame."""
     try:
         if thread is not None:
-            yield sse_frame(0, "thread.created", thread_object(thread))
+            yield sse_frame(0, "thread.created", thread_object(thread)).encode()
         async for seq, name, data in watch_run(run_id, after_seq=after_seq):
-            yield sse_frame(seq, name, data)
+            yield sse_frame(seq, name, data).encode()
     except Exception as exc:  # noqa: BLE001 - the stream must end cleanly, with the reason
         log.exception("SSE stream of %s broke", run_id)
         error = {"error": {"message": f"The event stream broke: {type(exc).__name__}", "type": "server_error",
                            "param": None, "code": "server_error"}}
-        yield f"event: error\ndata: {encode(error)}\n\n"
-    yield DONE_FRAME
+        yield f"event: error\ndata: {encode(error)}\n\n".encode()
+    yield DONE_FRAME.encode()
 
 
 def sse_response(frames, *, content_type: str = "text/event-stream; charset=utf-8") -> StreamingHttpResponse:

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 # Grace on top of INFERENCE_READ_TIMEOUT before the engine itself gives up on a backend
 # that breaks its contract and neither sends nor errors.
 STALL_GRACE_SECONDS = 5.0
+RESCHEDULE_EVERY_SECONDS = 1.0
 
 
 _STEP_END_FOR_REASON = {"run_cancelled": "cancelled", "run_failed": "failed", "run_expired": "expired"}
@@ -181,6 +182,7 @@ class RunExecutor:
         clock = time.perf_counter
         try:
             async with asyncio.timeout(stall) as deadline:
+                pushed_at = loop.time()
                 while True:
                     waiting_since = clock()
                     try:
@@ -188,7 +190,12 @@ class RunExecutor:
                     except StopAsyncIteration:
                         break
                     self.waited += clock() - waiting_since
-                    deadline.reschedule(loop.time() + stall)
+                    now = loop.time()
+                    if now - pushed_at > RESCHEDULE_EVERY_SECONDS:
+                        # Moving the deadline re-arms a timer: once a second is enough for a
+                        # bound of INFERENCE_READ_TIMEOUT + 5 s, and per event it was measurable.
+                        deadline.reschedule(now + stall)
+                        pushed_at = now
                     kind = type(event)
                     if kind is TextDelta:
                         if event.text:
