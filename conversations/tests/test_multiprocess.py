@@ -76,11 +76,18 @@ def start_run(process, person, thread_id: str, assistant_id: str) -> dict:
     return response.json()
 
 
-async def watch_sse(process, person, thread_id: str, run_id: str) -> list:
+async def watch_sse(process, person, thread_id: str, run_id: str, first_event: asyncio.Event | None = None) -> list:
+    """The run's SSE resume stream from ``process``, whole; ``first_event`` is set when its first frame arrives."""
     async with httpx.AsyncClient(timeout=30) as client:
-        response = await client.get(f"{process.v1}/threads/{thread_id}/runs/{run_id}/events", headers=person.headers)
-    assert response.headers["content-type"].startswith("text/event-stream")
-    return parse_sse(response.text)
+        async with client.stream("GET", f"{process.v1}/threads/{thread_id}/runs/{run_id}/events",
+                                 headers=person.headers) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            text = ""
+            async for piece in response.aiter_text():
+                text += piece
+                if first_event is not None and "\n\n" in text:
+                    first_event.set()
+    return parse_sse(text)
 
 
 def sse_text(events) -> str:
@@ -129,7 +136,10 @@ async def test_it_cancels_through_another_process_what_one_process_runs(processe
         await collect(receive, is_type("ready"))
         await ws.send(json.dumps({"type": "subscribe", "run_id": run["id"], "after_seq": 0}))
         before = await collect(receive, nth_delta(2), timeout=30)
-        sse_task = asyncio.ensure_future(watch_sse(b, alice, thread_id, run["id"]))
+        sse_started = asyncio.Event()
+        sse_task = asyncio.ensure_future(watch_sse(b, alice, thread_id, run["id"], sse_started))
+        # Cancel only once B's SSE watcher follows the live run (else it may see only the ending).
+        await asyncio.wait_for(sse_started.wait(), 30)
         async with httpx.AsyncClient() as client:
             cancelled = await client.post(f"{b.v1}/threads/{thread_id}/runs/{run['id']}/cancel", headers=alice.headers)
         assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelling")
