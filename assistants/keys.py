@@ -61,9 +61,7 @@ class _RecentKeys:
         entry = self._entries.get(digest)
         if entry is None or entry[0] < time.monotonic():
             return None
-        key = copy.copy(entry[1])
-        key.owner = copy.copy(entry[1].owner)  # per-request attributes never leak between requests
-        return key
+        return _detached(entry[1])
 
     def put(self, digest: str, key: ApiKey) -> None:
         ttl = settings.ENTITIES_API_KEY_CACHE_SECONDS
@@ -72,7 +70,7 @@ class _RecentKeys:
         with self._lock:
             if len(self._entries) >= MAX_CACHED_KEYS:
                 self._entries.clear()
-            self._entries[digest] = (time.monotonic() + ttl, key)
+            self._entries[digest] = (time.monotonic() + ttl, _detached(key))
 
     def forget(self, *, key_pk: int | None = None, owner_pk: int | None = None) -> None:
         with self._lock:
@@ -83,6 +81,14 @@ class _RecentKeys:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+
+
+def _detached(key: ApiKey) -> ApiKey:
+    """A copy of ``key`` and its owner, so per-request attributes never leak between requests
+    (neither from the request that filled the cache nor between those that read it)."""
+    clone = copy.copy(key)
+    clone.owner = copy.copy(key.owner)
+    return clone
 
 
 MAX_CACHED_KEYS = 10_000
