@@ -7,10 +7,10 @@ from rest_framework.response import Response
 from assistants.presenters import assistant_object
 from assistants.selectors import assistant_get_for_user, assistant_list
 from assistants.services import assistant_create, assistant_delete, assistant_update
-from conversations.presenters import deleted_object, list_object
-from entities_project.api.views import V1APIView
-from entities_project.pagination import page_params_from_query
-from entities_project.validation import validate_assistant_create, validate_assistant_update
+from kernel.envelopes import deleted_object, list_object
+from kernel.api.views import V1APIView
+from kernel.pagination import page_params_from_query
+from assistants.validation import validate_assistant_create, validate_assistant_update
 
 
 class AssistantListView(V1APIView):

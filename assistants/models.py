@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from entities_project.defaults import auto_default
-from entities_project.ids import new_assistant_id
+from kernel.defaults import auto_default
+from kernel.ids import new_assistant_id
 
 
 class Assistant(models.Model):

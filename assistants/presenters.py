@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistants.models import Assistant
-from entities_project.timestamps import unix
+from kernel.timestamps import unix
 
 
 def assistant_object(assistant: Assistant) -> dict:

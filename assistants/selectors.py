@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from assistants.models import Assistant
-from entities_project.errors import NotFound
-from entities_project.pagination import PageParams, paginate
+from kernel.errors import NotFound
+from kernel.pagination import PageParams, paginate
 
 
 def assistant_get_for_user(*, user, assistant_id: str, param: str | None = None) -> Assistant:

@@ -1,4 +1,4 @@
-"""Writes of assistants. Input is already validated (see entities_project.validation)."""
+"""Writes of assistants. Input is already validated (see assistants.validation)."""
 
 from __future__ import annotations
 

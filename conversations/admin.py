@@ -20,7 +20,7 @@ from conversations.models import Action, Message, Run, Thread
 from conversations.services.messages import message_delete, message_update
 from conversations.services.runs import run_cancel, run_update
 from conversations.services.threads import thread_create, thread_delete, thread_update
-from entities_project.errors import EntitiesError
+from kernel.errors import EntitiesError
 
 PREVIEW_CHARS = 80
 

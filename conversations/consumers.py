@@ -19,7 +19,7 @@ from conversations.presenters import run_object
 from conversations.selectors import run_get_for_user, thread_active_run, thread_get_for_user
 from conversations.services.chat import chat_regenerate, chat_turn_start
 from conversations.services.runs import run_cancel, run_submit_tool_outputs
-from entities_project.errors import EntitiesError, InvalidRequest
+from kernel.errors import EntitiesError, InvalidRequest
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "accepted", "request_type": "cancel", "run_id": run.id, "status": run.status})
 
     async def _on_submit(self, content) -> None:
-        from entities_project.validation import validate_submit_tool_outputs
+        from conversations.validation import validate_submit_tool_outputs
 
         run = await self._run(content)
         tool_outputs, _ = validate_submit_tool_outputs({"tool_outputs": content.get("tool_outputs")})

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from entities_project.defaults import auto_default
-from entities_project.ids import new_call_id, new_message_id, new_run_id, new_thread_id
+from kernel.defaults import auto_default
+from kernel.ids import new_call_id, new_message_id, new_run_id, new_thread_id
 
 
 class Thread(models.Model):

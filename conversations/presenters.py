@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from conversations.models import Action, Message, Run, Thread
-from entities_project.timestamps import unix
+from kernel.timestamps import unix
 
 
 def thread_object(thread: Thread) -> dict:
@@ -172,17 +172,3 @@ def _fill_step_time(step: dict, run: Run, finished_at) -> None:
         step["last_error"] = run.last_error
     elif status == "expired":
         step["expired_at"] = unix(finished_at or run.expires_at)
-
-
-def deleted_object(object_id: str, kind: str) -> dict:
-    return {"id": object_id, "object": f"{kind}.deleted", "deleted": True}
-
-
-def list_object(items: list[dict], has_more: bool) -> dict:
-    return {
-        "object": "list",
-        "data": items,
-        "first_id": items[0]["id"] if items else None,
-        "last_id": items[-1]["id"] if items else None,
-        "has_more": has_more,
-    }

@@ -23,7 +23,7 @@ from conversations.selectors import thread_get_for_user
 from conversations.services.chat import chat_turn_start
 from conversations.services.threads import thread_create
 from conversations.streaming import sse_response
-from entities_project.errors import EntitiesError
+from kernel.errors import EntitiesError
 from inference.routing import KNOWN_TYPES
 
 log = logging.getLogger(__name__)

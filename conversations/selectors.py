@@ -10,8 +10,8 @@ from django.db.models import Q
 
 from conversations.models import Action, Message, Run, Thread
 from conversations.presenters import message_step_object, tool_step_object
-from entities_project.errors import InvalidRequest, NotFound
-from entities_project.pagination import PageParams, paginate
+from kernel.errors import InvalidRequest, NotFound
+from kernel.pagination import PageParams, paginate
 
 
 def thread_get_for_user(*, user, thread_id: str) -> Thread:

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from conversations.selectors import run_get_for_user, thread_get_for_user
 from conversations.streaming import run_stream_response
-from entities_project.errors import InvalidRequest
+from kernel.errors import InvalidRequest
 
 
 def _after_seq(request) -> int:

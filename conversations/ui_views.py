@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_safe
 from django.views.static import serve
 
 from conversations.selectors import thread_get_for_user
-from entities_project.errors import NotFound
+from kernel.errors import NotFound
 from inference.registry import function_tool_definition, registered_functions
 
 # Defence in depth under the sanitiser: no inline script or handler can run on these pages,

@@ -15,7 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from entities_project.env import env_bool, env_float, env_int, env_list, env_str
+from kernel.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # git-ignored: first-run credentials, sandboxes, test databases
@@ -58,7 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "entities_project.middleware.BodySizeLimitMiddleware",
+    "kernel.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "entities_project.middleware.ApiErrorMiddleware",
+    "kernel.middleware.ApiErrorMiddleware",
 ]
 
 ROOT_URLCONF = "entities_project.urls"
@@ -148,11 +148,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "entities_project.api.negotiation.LenientContentNegotiation",
-    "EXCEPTION_HANDLER": "entities_project.api.errors.api_exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kernel.api.negotiation.LenientContentNegotiation",
+    "EXCEPTION_HANDLER": "kernel.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "entities_project.api.throttling.ApiKeyRateThrottle",
-        "entities_project.api.throttling.UserRateThrottle",
+        "kernel.api.throttling.ApiKeyRateThrottle",
+        "kernel.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "api_key": env_str("ENTITIES_THROTTLE_KEY_RATE", "6000/min"),

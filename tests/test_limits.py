@@ -18,7 +18,7 @@ from django.test import override_settings
 
 from assistants.keys import api_key_create
 from conversations.models import ACTIVE_RUN_STATUSES, Message, Run
-from entities_project.api.throttling import ApiKeyRateThrottle, UserRateThrottle
+from kernel.api.throttling import ApiKeyRateThrottle, UserRateThrottle
 from inference.factory import InferenceFactory
 from testsupport.fixtures import *  # noqa: F401,F403 — fake_openai
 from testsupport.invariants import assert_store_consistent

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from assistants.models import Assistant
 from conversations.models import Action, Message, Run, Thread
 from conversations.services.content import content_from_text
-from entities_project.ids import new_step_id
+from kernel.ids import new_step_id
 
 
 def make_user(username: str, **fields):

@@ -10,7 +10,7 @@ import shutil
 
 import pytest
 
-from entities_project.env import env_bool
+from kernel.env import env_bool
 
 
 def require(available: bool, reason: str) -> None:

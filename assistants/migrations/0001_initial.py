@@ -2,8 +2,8 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import entities_project.defaults
-import entities_project.ids
+import kernel.defaults
+import kernel.ids
 from django.conf import settings
 from django.db import migrations, models
 
@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Assistant',
             fields=[
-                ('id', models.CharField(default=entities_project.ids.new_assistant_id, editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=kernel.ids.new_assistant_id, editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('name', models.CharField(blank=True, max_length=256, null=True)),
                 ('description', models.CharField(blank=True, max_length=512, null=True)),
@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 ('metadata', models.JSONField(blank=True, default=dict)),
                 ('temperature', models.FloatField(blank=True, null=True)),
                 ('top_p', models.FloatField(blank=True, null=True)),
-                ('response_format', models.JSONField(blank=True, default=entities_project.defaults.auto_default)),
+                ('response_format', models.JSONField(blank=True, default=kernel.defaults.auto_default)),
                 ('reasoning_effort', models.CharField(blank=True, max_length=16, null=True)),
                 ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assistants', to=settings.AUTH_USER_MODEL)),
             ],

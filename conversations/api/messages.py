@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from rest_framework.response import Response
 
-from conversations.presenters import deleted_object, list_object, message_object
+from conversations.presenters import message_object
+from kernel.envelopes import deleted_object, list_object
 from conversations.selectors import message_get_for_user, message_list, thread_get_for_user
 from conversations.services.messages import message_create, message_delete, message_update
-from entities_project.api.views import V1APIView
-from entities_project.pagination import page_params_from_query
-from entities_project.validation import validate_message_create, validate_metadata_only
+from kernel.api.views import V1APIView
+from kernel.pagination import page_params_from_query
+from conversations.validation import validate_message_create, validate_metadata_only
 
 
 class MessageListView(V1APIView):

@@ -6,7 +6,8 @@ from __future__ import annotations
 from rest_framework.response import Response
 
 from assistants.selectors import assistant_get_for_user
-from conversations.presenters import list_object, run_object
+from conversations.presenters import run_object
+from kernel.envelopes import list_object
 from conversations.selectors import (
     run_get_for_user,
     run_list,
@@ -21,9 +22,9 @@ from conversations.services.runs import (
     run_update,
     thread_and_run_create,
 )
-from entities_project.api.views import POLL_AFTER_MS, V1APIView
-from entities_project.pagination import page_params_from_query
-from entities_project.validation import (
+from kernel.api.views import POLL_AFTER_MS, V1APIView
+from kernel.pagination import page_params_from_query
+from conversations.validation import (
     validate_include,
     validate_metadata_only,
     validate_run_create,

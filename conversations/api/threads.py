@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from rest_framework.response import Response
 
-from conversations.presenters import deleted_object, list_object, thread_object
+from conversations.presenters import thread_object
+from kernel.envelopes import deleted_object, list_object
 from conversations.selectors import thread_get_for_user, thread_list
 from conversations.services.threads import thread_create, thread_delete, thread_update
-from entities_project.api.views import V1APIView
-from entities_project.pagination import page_params_from_query
-from entities_project.validation import validate_thread_create, validate_thread_update
+from kernel.api.views import V1APIView
+from kernel.pagination import page_params_from_query
+from conversations.validation import validate_thread_create, validate_thread_update
 
 
 class ThreadListView(V1APIView):

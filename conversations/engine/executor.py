@@ -26,8 +26,8 @@ from conversations.models import Action, Message, Run
 from conversations.presenters import (
     message_object, message_step_object, new_tool_step_object, run_object, tool_step_object,
 )
-from entities_project import metrics
-from entities_project.ids import new_call_id, new_step_id
+from kernel import metrics
+from kernel.ids import new_call_id, new_step_id
 from inference.events import Finish, StreamError, TextDelta, ToolCallDelta, Usage
 
 log = logging.getLogger(__name__)

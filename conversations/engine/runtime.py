@@ -23,7 +23,7 @@ from conversations.engine.db import close_pool, db
 from conversations.engine.executor import RunExecutor
 from conversations.engine.store import renew_leases
 from conversations.engine.stream import RunStream
-from entities_project import metrics
+from kernel import metrics
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import entities_project.defaults
-import entities_project.ids
+import kernel.defaults
+import kernel.ids
 from django.conf import settings
 from django.db import migrations, models
 
@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Thread',
             fields=[
-                ('id', models.CharField(default=entities_project.ids.new_thread_id, editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=kernel.ids.new_thread_id, editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('title', models.CharField(blank=True, default='', help_text='Entities extension: shown in the chat UI.', max_length=200)),
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Run',
             fields=[
-                ('id', models.CharField(default=entities_project.ids.new_run_id, editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=kernel.ids.new_run_id, editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('assistant_id', models.CharField(max_length=40)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('status', models.CharField(choices=[('queued', 'Queued'), ('in_progress', 'In Progress'), ('requires_action', 'Requires Action'), ('cancelling', 'Cancelling'), ('cancelled', 'Cancelled'), ('failed', 'Failed'), ('completed', 'Completed'), ('incomplete', 'Incomplete'), ('expired', 'Expired')], db_index=True, default='queued', max_length=20)),
@@ -56,9 +56,9 @@ class Migration(migrations.Migration):
                 ('max_prompt_tokens', models.IntegerField(blank=True, null=True)),
                 ('max_completion_tokens', models.IntegerField(blank=True, null=True)),
                 ('truncation_strategy', models.JSONField(blank=True, default=dict)),
-                ('tool_choice', models.JSONField(blank=True, default=entities_project.defaults.auto_default)),
+                ('tool_choice', models.JSONField(blank=True, default=kernel.defaults.auto_default)),
                 ('parallel_tool_calls', models.BooleanField(default=True)),
-                ('response_format', models.JSONField(blank=True, default=entities_project.defaults.auto_default)),
+                ('response_format', models.JSONField(blank=True, default=kernel.defaults.auto_default)),
                 ('temperature', models.FloatField(blank=True, null=True)),
                 ('top_p', models.FloatField(blank=True, null=True)),
                 ('reasoning_effort', models.CharField(blank=True, max_length=16, null=True)),
@@ -76,7 +76,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Message',
             fields=[
-                ('id', models.CharField(default=entities_project.ids.new_message_id, editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=kernel.ids.new_message_id, editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ('role', models.CharField(choices=[('user', 'User'), ('assistant', 'Assistant')], max_length=16)),
                 ('content', models.JSONField(blank=True, default=list)),
@@ -98,7 +98,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Action',
             fields=[
-                ('id', models.CharField(default=entities_project.ids.new_call_id, editable=False, max_length=64, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=kernel.ids.new_call_id, editable=False, max_length=64, primary_key=True, serialize=False)),
                 ('step_id', models.CharField(db_index=True, max_length=40)),
                 ('index', models.IntegerField(default=0)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),

@@ -9,7 +9,7 @@ from conversations.models import Message, Run, Thread
 from conversations.services.content import content_from_text
 from conversations.services.messages import message_create
 from conversations.services.runs import run_create
-from entities_project.errors import InvalidRequest, RunStateConflict
+from kernel.errors import InvalidRequest, RunStateConflict
 
 MAX_CHAT_TEXT = 256_000
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from conversations.models import ACTIVE_RUN_STATUSES, Message, Run, Thread
 from conversations.services.content import content_text, title_from_text
-from entities_project.errors import RunStateConflict
+from kernel.errors import RunStateConflict
 
 
 @transaction.atomic

@@ -17,7 +17,7 @@ from assistants.models import Assistant
 from conversations.engine.hooks import run_cancel_requested, run_queued
 from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run, Thread
 from conversations.services.threads import thread_create
-from entities_project.errors import InvalidRequest, LimitExceeded, RunStateConflict
+from kernel.errors import InvalidRequest, LimitExceeded, RunStateConflict
 
 DEFAULT_TRUNCATION = {"type": "auto", "last_messages": None}
 # A queued run belongs to the process that queued it for this long; then any process adopts it.

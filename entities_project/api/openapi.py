@@ -14,7 +14,7 @@ from django.conf import settings
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from entities_project.api.views import V1APIView
+from kernel.api.views import V1APIView
 
 OPENAPI_DIR = Path(settings.BASE_DIR) / "docs" / "openapi"
 SUBSET_FILE = "assistants-v2-openapi.yaml"

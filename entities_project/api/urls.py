@@ -7,7 +7,7 @@ from django.urls import include, path
 
 from conversations.sse_views import RunEventsView
 from entities_project.api.openapi import OpenApiView
-from entities_project.api.views import ModelDetailView, ModelListView
+from inference.api import ModelDetailView, ModelListView
 
 urlpatterns = [
     path("models", ModelListView.as_view(), name="model-list"),

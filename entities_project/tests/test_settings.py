@@ -9,7 +9,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from entities_project.env import env_bool, env_int
+from kernel.env import env_bool, env_int
 
 
 def _import_settings(env: dict) -> subprocess.CompletedProcess:

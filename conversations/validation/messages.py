@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from conversations.services.content import content_from_text, text_part
-from entities_project.validation import fields as f
+from kernel.validation import fields as f
 
 IMAGE_DETAILS = ("auto", "low", "high")
 IMAGE_URL_SCHEMES = ("http://", "https://", "data:image/")

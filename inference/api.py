@@ -1,8 +1,4 @@
-"""The base of every /v1 view, and the model listing.
-
-`V1APIView` adds the OpenAI-Beta policy to DRF's defaults (authentication, throttles,
-the error envelope from REST_FRAMEWORK settings).
-"""
+"""`GET /v1/models`: what the reachable backends offer."""
 
 from __future__ import annotations
 
@@ -10,25 +6,10 @@ import time
 
 from asgiref.sync import async_to_sync
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from entities_project.errors import NotFound
-from entities_project.validation import check_beta_header
-
-# The SDK's poll helpers wait this long between GETs of a run when the server says so.
-POLL_AFTER_MS = "100"
-
-
-class V1APIView(APIView):
-    """An Assistants-API endpoint: `OpenAI-Beta`, when sent, must name assistants=v2."""
-
-    checks_beta_header = True
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if self.checks_beta_header:
-            check_beta_header(request.headers.get("OpenAI-Beta"))
-
+from inference.factory import list_all_models
+from kernel.api.views import V1APIView
+from kernel.errors import NotFound
 
 MODELS_CACHE_SECONDS = 15.0
 _models_cache: tuple[float, list[dict]] | None = None
@@ -41,9 +22,6 @@ def _models() -> list[dict]:
     now = time.monotonic()
     if _models_cache is not None and now - _models_cache[0] < MODELS_CACHE_SECONDS:
         return _models_cache[1]
-    # Imported here: the inference package is heavy and optional for most views.
-    from inference.factory import list_all_models
-
     models = async_to_sync(list_all_models)()
     _models_cache = (time.monotonic(), models)
     return models

@@ -11,7 +11,7 @@ import logging
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
-from entities_project.api.errors import error_json_response
+from kernel.api.errors import error_json_response
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +101,14 @@ class ApiErrorMiddleware(_HookMiddleware):
 
         if isinstance(exception, RequestDataTooBig):
             return error_json_response(413, "Request body too large.", code="request_too_large")
-        from entities_project.errors import EntitiesError
+        from kernel.errors import EntitiesError
 
         if isinstance(exception, EntitiesError):
             return error_json_response(exception.status, exception.message, type=exception.type, param=exception.param, code=exception.code)
         from django.db import DataError, InterfaceError, OperationalError
 
         if isinstance(exception, DataError):
-            from entities_project.api.errors import DATA_ERROR_MESSAGE
+            from kernel.api.errors import DATA_ERROR_MESSAGE
 
             return error_json_response(400, DATA_ERROR_MESSAGE, code="invalid_value")
         if isinstance(exception, (OperationalError, InterfaceError)):

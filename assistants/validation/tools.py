@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from entities_project.errors import InvalidRequest
-from entities_project.validation import fields as f
+from kernel.errors import InvalidRequest
+from kernel.validation import fields as f
 
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 TOOL_TYPES = ("code_interpreter", "file_search", "function")

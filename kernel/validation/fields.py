@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from entities_project.errors import InvalidRequest
+from kernel.errors import InvalidRequest
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 METADATA_MAX_PAIRS = 16

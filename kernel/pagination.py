@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from entities_project.errors import InvalidRequest
+from kernel.errors import InvalidRequest
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100

@@ -1,7 +1,7 @@
 """Per-API-key and per-user throttles (rates in REST_FRAMEWORK settings, from the env).
 
 A refused request gets 429 with `Retry-After` in the Assistants error envelope
-(entities_project.api.errors); the openai SDK raises `RateLimitError` and honours it.
+(kernel.api.errors); the openai SDK raises `RateLimitError` and honours it.
 """
 
 from django.core.exceptions import ImproperlyConfigured

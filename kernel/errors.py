@@ -1,6 +1,6 @@
 """One hierarchy of domain errors, raised by services and mapped once per surface.
 
-REST renders them as the Assistants error envelope (`entities_project.api.errors`),
+REST renders them as the Assistants error envelope (`kernel.api.errors`),
 the WebSocket consumer as an `error` frame, the seed route as JSON 400 / `[ERROR]`.
 """
 

@@ -14,7 +14,7 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from entities_project.errors import EntitiesError
+from kernel.errors import EntitiesError
 
 log = logging.getLogger(__name__)
 
