@@ -5,30 +5,41 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: run test test-fast bench bench-scale soak fuzz serve-prod install install-test-tools clean
+.PHONY: key run test test-fast bench bench-scale soak fuzz serve-prod install install-test-tools clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
+# What serving needs (make run), and the test and benchmark stack on top (make test, make install).
+$(RUN_STAMP): requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	touch $(RUN_STAMP)
+
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
-	touch $(STAMP)
+	touch $(RUN_STAMP) $(STAMP)
 
 install: $(STAMP)
 
 ## make run: bootstrap (venv, requirements, migrate, first admin) and serve on $(HOST):$(PORT) with daphne.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py ensure_admin
+	@echo "Entities is starting: open http://$(HOST):$(PORT)/ and sign in (credentials above, or in .local/first-run-credentials.txt)."
 	DEBUG=$${DEBUG:-1} $(BIN)/daphne -b $(HOST) -p $(PORT) entities_project.asgi:application
+
+## make key NAME=alice: a new API key for that user (created if missing); the key is the last line.
+key: $(RUN_STAMP)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py create_api_key $(or $(NAME),admin)
 
 ## The production command: uvicorn (uvloop + httptools), one process per core.
 # One worker per core needs REDIS_URL: without it each process has its own in-memory
 # channel layer, and a watcher on one worker would not see a run streaming on another.
 WORKERS ?= $(if $(REDIS_URL),$(shell nproc),1)
 
-serve-prod: $(STAMP)
+serve-prod: $(RUN_STAMP)
 	@if [ "$(WORKERS)" -gt 1 ] && [ -z "$(REDIS_URL)" ]; then \
 		echo "serve-prod: WORKERS=$(WORKERS) needs REDIS_URL (the processes share runs through Redis); set it or use WORKERS=1" >&2; exit 2; fi
 	@[ -n "$(REDIS_URL)" ] || echo "serve-prod: REDIS_URL is not set, so one worker (set REDIS_URL for one per core)"
