@@ -15,6 +15,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
+from inference.routing import parse_model_routes
 from kernel.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "assistants",
     "conversations",
     "inference",
+    "retrieval",
 ]
 
 MIDDLEWARE = [
@@ -188,6 +190,11 @@ ENTITIES_MAX_ACTIVE_RUNS_PER_USER = env_int("ENTITIES_MAX_ACTIVE_RUNS_PER_USER",
 # --- Inference --------------------------------------------------------------------------
 ENTITIES_DEFAULT_INFERENCE = env_str("ENTITIES_DEFAULT_INFERENCE", "local")
 ENTITIES_DEFAULT_MODEL = env_str("ENTITIES_DEFAULT_MODEL", "demo/echo")
+# Names programs written for OpenAI keep (gpt-4o, …) routed to a backend: "gpt-*=cloud,o1*=local/llama3.1".
+try:
+    ENTITIES_MODEL_ROUTES = parse_model_routes(env_str("ENTITIES_MODEL_ROUTES", ""))
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
 OLLAMA_HOST = env_str("OLLAMA_HOST", "http://127.0.0.1:11434")
 LOCAL_OPENAI_BASE_URL = env_str("LOCAL_OPENAI_BASE_URL")
 LOCAL_OPENAI_API_KEY = env_str("LOCAL_OPENAI_API_KEY", "not-needed")

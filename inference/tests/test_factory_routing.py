@@ -116,3 +116,29 @@ async def test_status_says_which_backends_answer_and_why_not(fake_openai):
         "cloud": {"ok": True, "models": 2, "error": None, "type": "cloud", "url": fake_openai.url, "protocol": "openai", "api_key_set": True},
         "demo": {"ok": True, "models": 3, "error": None, "type": "demo", "url": None, "protocol": "demo"},
     }
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("gpt-4o", ("demo", "echo")),
+        ("gpt-4o-mini", ("demo", "echo")),
+        ("o1-preview", ("cloud", "o1-preview")),
+        ("llama3.1", ("local", "llama3.1")),
+        ("cloud/gpt-4o", ("cloud", "gpt-4o")),
+    ],
+)
+def test_it_routes_names_kept_from_openai_by_the_configured_patterns(model, expected):
+    routes = "gpt-4o*=demo/echo, o1*=cloud"
+    from inference.routing import parse_model_routes
+
+    with override_settings(ENTITIES_DEFAULT_INFERENCE="local", ENTITIES_MODEL_ROUTES=parse_model_routes(routes)):
+        assert resolve_model(model) == expected
+
+
+@pytest.mark.parametrize("value", ["gpt-*", "gpt-*=gpu", "=cloud", "gpt-*=local/"])
+def test_it_refuses_a_route_it_cannot_follow(value):
+    from inference.routing import parse_model_routes
+
+    with pytest.raises(ValueError, match="ENTITIES_MODEL_ROUTES"):
+        parse_model_routes(value)
