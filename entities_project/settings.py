@@ -110,8 +110,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     import os as _os
 
     DATABASES["default"]["TEST"] = {"NAME": str(LOCAL_DIR / f"test-db-{_os.getpid()}.sqlite3")}
-elif _pooled:
-    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20, "timeout": 10}
+else:
+    # One test database per pytest process here too, so two suites on one server never drop
+    # each other's (subprocesses get the name through testsupport.processes).
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+    if _pooled:
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20, "timeout": 10}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -223,6 +227,16 @@ CODE_INTERPRETER_TIMEOUT = env_float("CODE_INTERPRETER_TIMEOUT", 10.0, minimum=0
 CODE_INTERPRETER_MEMORY_MB = env_int("CODE_INTERPRETER_MEMORY_MB", 512, minimum=32)
 CODE_INTERPRETER_MAX_OUTPUT_BYTES = env_int("CODE_INTERPRETER_MAX_OUTPUT_BYTES", 64 * 1024, minimum=1024)
 CODE_INTERPRETER_MAX_PROCESSES = env_int("CODE_INTERPRETER_MAX_PROCESSES", 32, minimum=1)
+# /mnt/data is a tmpfs of this size (RAM, not disk: keep it modest); /tmp adds 64 MB.
+CODE_INTERPRETER_DISK_MB = env_int("CODE_INTERPRETER_DISK_MB", 256, minimum=1)
+# Sandboxes one server process runs at once; the rest wait up to the queue timeout.
+CODE_INTERPRETER_MAX_CONCURRENT = env_int("CODE_INTERPRETER_MAX_CONCURRENT", 4, minimum=1)
+CODE_INTERPRETER_QUEUE_TIMEOUT = env_float("CODE_INTERPRETER_QUEUE_TIMEOUT", 30.0, minimum=0.1)
+# Files the code writes in /mnt/data that come back from one run: count, and MB in all.
+CODE_INTERPRETER_MAX_FILES_OUT = env_int("CODE_INTERPRETER_MAX_FILES_OUT", 20, minimum=0)
+CODE_INTERPRETER_MAX_FILES_OUT_MB = env_int("CODE_INTERPRETER_MAX_FILES_OUT_MB", 64, minimum=0)
+# The sandbox's own Python packages (`make sandbox-env`); without it, the standard library only.
+CODE_INTERPRETER_VENV = env_str("CODE_INTERPRETER_VENV", str(BASE_DIR / ".local" / "sandbox-venv"))
 # When the server runs as root, sandboxed code runs as this unprivileged uid (nobody).
 CODE_INTERPRETER_UID = env_int("CODE_INTERPRETER_UID", 65534, minimum=1)
 
