@@ -172,3 +172,69 @@ def metadata(value: Any, path: str = "metadata") -> dict | None:
 def stream_flag(value: Any, path: str = "stream") -> bool:
     """`stream`: true, false or null (the SDK's poll helpers send false explicitly)."""
     return bool(boolean(value, path, nullable=True))
+
+
+# --- JSON text as it arrives (REST bodies, WebSocket frames) ------------------------------
+# No request needs more: tool parameter schemas, the deepest thing a client sends, stay far below.
+MAX_JSON_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE_MESSAGE = ("strings cannot contain a lone surrogate (a \\ud800-\\udfff escape without its pair): "
+                     "that is not Unicode text and cannot be stored.")
+
+
+def _surrogate_error(path: str) -> InvalidRequest:
+    return InvalidRequest(f"Invalid '{path or 'body'}': {SURROGATE_MESSAGE}", param=path or None, code="invalid_unicode")
+
+
+def json_checked(value: Any, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``value`` (parsed JSON) when it nests at most ``max_depth`` levels and every string and
+    key is Unicode text; else InvalidRequest (``invalid_json`` / ``invalid_unicode``).
+
+    Iterative, so a deep value costs no stack; one pass over everything the client sent.
+    """
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        item, path, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise _surrogate_error(path)
+            continue
+        if not isinstance(item, (dict, list)):
+            continue
+        if depth >= max_depth:
+            raise InvalidRequest(f"The JSON body is nested more than {max_depth} levels deep.", code="invalid_json")
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if _SURROGATE.search(key):
+                    raise _surrogate_error(path)
+                stack.append((child, join(path, key), depth + 1))
+        else:
+            stack.extend((child, join(path, i), depth + 1) for i, child in enumerate(item))
+    return value
+
+
+def json_loads(text: str | bytes) -> Any:
+    """Parse JSON text from a client: InvalidRequest ``invalid_json`` for anything that is not
+    JSON (including nesting deep enough to exhaust the parser), then :func:`json_checked`."""
+    import json
+
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise InvalidRequest(f"The JSON body is nested more than {MAX_JSON_DEPTH} levels deep.",
+                             code="invalid_json") from None
+    except ValueError as exc:
+        raise InvalidRequest(f"Could not parse the JSON body: {exc}", code="invalid_json") from None
+    return json_checked(value)
+
+
+def without_surrogates(value: Any) -> Any:
+    """A copy of ``value`` with each lone surrogate replaced by U+FFFD, for output only: rows an
+    older version stored must still render as UTF-8 (input never gets this far)."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {without_surrogates(k): without_surrogates(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [without_surrogates(v) for v in value]
+    return value
