@@ -152,8 +152,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser and renderer, made safe against deep nesting and lone surrogates.
+    "DEFAULT_RENDERER_CLASSES": ["kernel.api.renderers.SafeJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["kernel.api.parsers.CheckedJSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kernel.api.negotiation.LenientContentNegotiation",
     "EXCEPTION_HANDLER": "kernel.api.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
