@@ -43,6 +43,19 @@ def new_call_id() -> str:
     return new_id("call")
 
 
+def new_file_id() -> str:
+    """``file-…``: OpenAI's file ids use a hyphen, and clients match on that prefix."""
+    return "file-" + new_id("x")[2:]
+
+
+def new_vector_store_id() -> str:
+    return new_id("vs")
+
+
+def new_file_batch_id() -> str:
+    return new_id("vsfb")
+
+
 _FACTORIES = {
     "asst": new_assistant_id,
     "thread": new_thread_id,
@@ -50,4 +63,7 @@ _FACTORIES = {
     "run": new_run_id,
     "step": new_step_id,
     "call": new_call_id,
+    "file": new_file_id,
+    "vs": new_vector_store_id,
+    "vsfb": new_file_batch_id,
 }

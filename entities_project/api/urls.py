@@ -16,4 +16,6 @@ urlpatterns = [
     path("threads/<str:thread_id>/runs/<str:run_id>/events", RunEventsView.as_view(), name="run-events"),
     path("", include("assistants.urls")),
     path("", include("conversations.api.urls")),
+    path("", include("retrieval.urls")),
+    path("", include("responses_api.urls")),
 ]

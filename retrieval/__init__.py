@@ -1,0 +1,1 @@
+"""Retrieval: vector stores, background ingestion of files, hybrid search (docs/retrieval.md)."""

@@ -1,0 +1,24 @@
+"""`manage.py ingest_worker`: a process that only ingests files (beside or instead of the servers')."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+from django.core.management.base import BaseCommand
+
+from retrieval.worker import workers
+
+
+class Command(BaseCommand):
+    help = "Ingest vector store files in the background until interrupted (SIGINT/SIGTERM)."
+
+    def handle(self, *args, **options):
+        done = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: done.set())
+        workers.ensure_started()
+        self.stdout.write(f"ingest worker {workers.owner} running")
+        while not done.wait(1.0):
+            workers.ensure_started()
+        workers.stop()

@@ -1,0 +1,1 @@
+"""Writes: stores, attaching files and batches, ingestion (business rules live here)."""

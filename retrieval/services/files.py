@@ -1,0 +1,85 @@
+"""Attaching files to stores (one by one or as a batch), updating and detaching them."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from retrieval import sources
+from retrieval.models import Chunk, FileBatch, VectorStore, VectorStoreFile
+from retrieval.services.stores import ensure_usable, store_touch
+
+
+def attach_files(*, store: VectorStore, user, items: list[dict], batch: FileBatch | None = None) -> list[VectorStoreFile]:
+    """Attach each {file_id, attributes, chunking_strategy} (the user's files only: 404 otherwise).
+
+    Re-attaching a file already in the store re-ingests it with the new settings. Ingestion is
+    queued: a worker (retrieval.worker) picks the rows up once the transaction commits.
+    """
+    ensure_usable(store)
+    found = [(item, sources.file_for_user(user=user, file_id=item["file_id"])) for item in items]
+    rows = []
+    with transaction.atomic():
+        for item, source in found:
+            row, _ = VectorStoreFile.objects.update_or_create(
+                vector_store=store, file_id=source.id,
+                defaults={"filename": source.filename, "status": VectorStoreFile.Status.IN_PROGRESS,
+                          "last_error": None, "attributes": item.get("attributes"),
+                          "chunking_strategy": item.get("chunking_strategy") or {"type": "auto"},
+                          "batch": batch, "usage_bytes": 0, "lease_owner": "", "lease_expires_at": None,
+                          "attempts": 0, "completed_at": None})
+            rows.append(row)
+        store_touch(store)
+    from retrieval import worker
+
+    transaction.on_commit(worker.wake)
+    return rows
+
+
+def batch_create(*, store: VectorStore, user, items: list[dict]) -> FileBatch:
+    with transaction.atomic():
+        batch = FileBatch.objects.create(vector_store=store)
+        attach_files(store=store, user=user, items=items, batch=batch)
+    return batch
+
+
+def batch_cancel(*, batch: FileBatch) -> FileBatch:
+    """Cancel the batch's files not yet ingested (a worker holding one drops its result)."""
+    now = timezone.now()
+    with transaction.atomic():
+        FileBatch.objects.filter(pk=batch.pk, cancelled_at__isnull=True).update(cancelled_at=now)
+        VectorStoreFile.objects.filter(batch=batch, status="in_progress").update(
+            status="cancelled", lease_owner="", lease_expires_at=None, completed_at=now)
+    batch.refresh_from_db()
+    return batch
+
+
+def file_update_attributes(*, row: VectorStoreFile, attributes: dict | None) -> VectorStoreFile:
+    row.attributes = attributes
+    row.save(update_fields=["attributes"])
+    return row
+
+
+def file_detach(*, row: VectorStoreFile) -> None:
+    """Remove the file from the store (its chunks go with it); the file itself stays."""
+    with transaction.atomic():
+        store_id = row.vector_store_id
+        row.delete()
+        bump_index(store_id)
+
+
+def detach_everywhere(file_id: str) -> int:
+    """A deleted file leaves every store (called when the Files API deletes it)."""
+    rows = list(VectorStoreFile.objects.filter(file_id=file_id).values_list("pk", "vector_store_id"))
+    with transaction.atomic():
+        Chunk.objects.filter(store_file_id__in=[pk for pk, _ in rows]).delete()
+        VectorStoreFile.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+        for store_id in {sid for _, sid in rows}:
+            bump_index(store_id)
+    return len(rows)
+
+
+def bump_index(store_id: str) -> None:
+    from django.db.models import F
+
+    VectorStore.objects.filter(pk=store_id).update(index_version=F("index_version") + 1)
