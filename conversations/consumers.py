@@ -19,13 +19,23 @@ from conversations.presenters import run_object
 from conversations.selectors import run_get_for_user, thread_active_run, thread_get_for_user
 from conversations.services.chat import chat_regenerate, chat_turn_start
 from conversations.services.runs import run_cancel, run_submit_tool_outputs
-from kernel.errors import EntitiesError, InvalidRequest
+from conversations.ws_auth import CredentialCheck
+from kernel.errors import EntitiesError, InvalidRequest, NotFound
+from kernel.validation.fields import json_loads
 
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 MAX_FRAME_BYTES = 512 * 1024
+FRAME_TYPES = ("send", "cancel", "subscribe", "submit_tool_outputs", "regenerate", "ping")
+
+
+class _BadFrame:
+    """What decode_json returns for text that is not acceptable JSON: the error to answer."""
+
+    def __init__(self, error: EntitiesError) -> None:
+        self.error = error
 
 
 class ThreadConsumer(AsyncJsonWebsocketConsumer):
@@ -78,7 +88,10 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
         # to a frame (`accepted`, `error`) always precedes the events it causes: the engine
         # may act on a cancel before the handler's database call has returned.
         self.answering = asyncio.Lock()
+        # Credentials are looked at again while the socket is open (conversations/ws_auth.py).
+        self.credentials = CredentialCheck(self.scope)
         await self.accept()
+        self.credential_watch = asyncio.create_task(self.credentials.watch(self._signed_out))
         await self.channel_layer.group_add(thread_group(self.thread.id), self.channel_name)
         active = await database_sync_to_async(thread_active_run)(thread=self.thread)
         await self.send_json({"type": "ready", "thread_id": self.thread.id,
@@ -90,9 +103,13 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         await self.close(code=code)
 
+    async def _signed_out(self) -> None:
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
     async def disconnect(self, code) -> None:
         if self.thread is None:
             return
+        self.credential_watch.cancel()
         for task in getattr(self, "relays", {}).values():
             task.cancel()
         await self.channel_layer.group_discard(thread_group(self.thread.id), self.channel_name)
@@ -104,30 +121,37 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
         if bytes_data is not None or text_data is None or len(text_data) > MAX_FRAME_BYTES:
             await self._error(InvalidRequest("Send JSON text frames of at most 512 KiB."))
             return
+        # Nothing is acted on with credentials older than the re-check interval.
+        if not await self.credentials.ok():
+            await self._signed_out()
+            return
         await super().receive(text_data=text_data, **kwargs)
 
     @classmethod
     async def decode_json(cls, text_data):
-        import json
-
+        # The same checks as REST bodies: depth (no RecursionError) and Unicode-only strings.
         try:
-            return json.loads(text_data)
-        except ValueError:
-            return {"type": "__invalid_json__"}
+            return json_loads(text_data)
+        except EntitiesError as exc:
+            return _BadFrame(exc)
+
+    def _handler(self, content):
+        """(type, handler) of a frame; InvalidRequest for anything that is not a known type."""
+        if isinstance(content, _BadFrame):
+            raise content.error
+        if not isinstance(content, dict):
+            raise InvalidRequest("A frame must be a JSON object with a 'type'.", param="type")
+        kind = content.get("type")
+        if kind not in FRAME_TYPES:  # also any non-string: a list or object is never a type
+            shown = repr(kind) if isinstance(kind, str) else f"of JSON type {type(kind).__name__}"
+            raise InvalidRequest(f"Unknown frame type {shown[:80]}. Known: {', '.join(FRAME_TYPES)}.", param="type")
+        return kind, getattr(self, "_on_" + {"submit_tool_outputs": "submit"}.get(kind, kind))
 
     async def receive_json(self, content, **kwargs) -> None:
-        if not isinstance(content, dict):
-            await self._error(InvalidRequest("A frame must be a JSON object with a 'type'."))
-            return
-        kind = content.get("type")
-        handler = {
-            "send": self._on_send, "cancel": self._on_cancel, "subscribe": self._on_subscribe,
-            "submit_tool_outputs": self._on_submit, "regenerate": self._on_regenerate, "ping": self._on_ping,
-        }.get(kind)
-        if handler is None:
-            reason = "The frame is not valid JSON." if kind == "__invalid_json__" else f"Unknown frame type {kind!r}."
-            await self._error(InvalidRequest(reason + " Known: send, cancel, subscribe, submit_tool_outputs, "
-                                             "regenerate, ping.", param="type"))
+        try:
+            kind, handler = self._handler(content)
+        except EntitiesError as exc:
+            await self._error(exc)
             return
         async with self.answering:
             try:
@@ -135,10 +159,21 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
             except EntitiesError as exc:
                 await self._error(exc, request_type=kind)
             except Exception:  # noqa: BLE001 - a bad frame never kills the socket
+                if not await self._thread_exists():
+                    await self._error(NotFound("This thread was deleted."), request_type=kind)
+                    return
                 log.exception("websocket frame failed")
                 await self.send_json({"type": "error", "request_type": kind, "error": {
                     "message": "The server could not handle this frame.", "type": "server_error", "param": None,
                     "code": "server_error"}})
+
+    async def _thread_exists(self) -> bool:
+        from conversations.models import Thread
+
+        try:
+            return await database_sync_to_async(Thread.objects.filter(pk=self.thread.id).exists)()
+        except Exception:  # noqa: BLE001 - the database is away: report the frame's own failure
+            return True
 
     async def _error(self, exc: EntitiesError, request_type: str | None = None) -> None:
         await self.send_json({"type": "error", "request_type": request_type, "error": exc.as_error()})
@@ -217,12 +252,12 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
 
     async def _relay_events(self, run_id: str, after_seq: int) -> None:
         try:
-            async for seq, name, data in watch_run(run_id, after_seq=after_seq):
-                if seq and seq <= self.last_seq.get(run_id, 0) and not name.startswith("thread.run."):
-                    continue  # already sent on this socket
+            # watch_run sends each event once from after_seq (the one helper for every surface).
+            async for event in watch_run(run_id, after_seq=after_seq):
                 async with self.answering:
-                    await self.send_json({"type": "event", "run_id": run_id, "seq": seq, "event": name, "data": data})
-                self.last_seq[run_id] = max(seq, self.last_seq.get(run_id, 0))
+                    await self.send_json({"type": "event", "run_id": run_id, "seq": event.seq, "event": event.name,
+                                          "data": event.data})
+                self.last_seq[run_id] = max(event.seq, self.last_seq.get(run_id, 0))
             async with self.answering:
                 await self.send_json({"type": "done", "run_id": run_id, "seq": self.last_seq.get(run_id, 0)})
         except asyncio.CancelledError:
