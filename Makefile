@@ -7,7 +7,7 @@ PORT ?= 8000
 STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 
-.PHONY: key run test test-fast bench bench-scale soak fuzz serve-prod install install-test-tools clean
+.PHONY: key run test test-fast bench bench-scale soak fuzz serve-prod install install-test-tools sandbox-env clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -48,7 +48,7 @@ serve-prod: $(RUN_STAMP)
 	$(BIN)/uvicorn entities_project.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log --ws-per-message-deflate false
 
 ## make test: the same bootstrap, then the whole suite (browser tools installed where possible).
-test: $(STAMP) install-test-tools
+test: $(STAMP) install-test-tools sandbox-env
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
@@ -58,6 +58,22 @@ test-fast: $(STAMP)
 # packages; installed when we are root with apt, otherwise the tests that need them say why they skip.
 install-test-tools:
 	@$(BIN)/python scripts/install_system_tools.py
+
+## make sandbox-env: the code interpreter's packages (numpy, pandas, matplotlib, pillow, openpyxl;
+## requirements-sandbox.txt) in a virtualenv on the system Python that the sandbox mounts read-only.
+## Without it, sandboxed code has only the standard library. `make run` does not build it (it stays fast).
+SANDBOX_VENV := .local/sandbox-venv
+SANDBOX_STAMP := $(SANDBOX_VENV)/.installed
+SYSTEM_PY := /usr/bin/python3
+
+sandbox-env: $(SANDBOX_STAMP)
+
+$(SANDBOX_STAMP): requirements-sandbox.txt constraints.txt | $(BIN)/python
+	rm -rf $(SANDBOX_VENV)
+	$(SYSTEM_PY) -m venv --without-pip $(SANDBOX_VENV)
+	$(BIN)/pip --python $(SANDBOX_VENV)/bin/python install --quiet --disable-pip-version-check \
+		-r requirements-sandbox.txt -c constraints.txt
+	touch $(SANDBOX_STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

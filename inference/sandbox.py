@@ -1,17 +1,20 @@
 """Run untrusted Python in a separate, locked-down process — never inside the server.
 
-The contract of ``run_python``: the code runs under bubblewrap as Debian's
-``/usr/bin/python3 -I``, with
+The contract of ``run_python``: the code runs under bubblewrap, with
 
 * fresh user, PID, IPC, UTS, cgroup and network namespaces (no network at all, not even
   loopback to the server) and no way to create further user namespaces;
-* a filesystem of read-only ``/usr`` (plus the ``/bin``, ``/lib*`` links), a small tmpfs
-  ``/tmp`` and an empty per-run ``/work`` (the working directory), everything else
-  read-only and empty: the server's source tree, database and environment are not there;
+* a filesystem of read-only ``/usr`` (plus the ``/bin``, ``/lib*`` links), the sandbox's
+  own read-only virtualenv at ``/opt/venv`` when `make sandbox-env` built one, and two
+  size-limited tmpfs: ``/mnt/data`` (the working directory; input files are copied there,
+  the files the code writes there come back) and ``/tmp``. Everything else is read-only and
+  empty: the server's source tree, database and environment are not there;
 * an unprivileged uid: as root the sandbox runs as ``CODE_INTERPRETER_UID`` (65534), so
   the kernel enforces RLIMIT_NPROC, which it ignores for real root;
 * rlimits on CPU, address space, processes, file size, open files and core dumps, a
-  wall-clock limit enforced here, a byte cap on output and a size cap on ``/work``.
+  wall-clock limit enforced here, a byte cap on output, a size cap on all writable space
+  (enforced by the kernel: the tmpfs refuses the byte past it) and a bound on the number
+  of sandboxes one server process runs at once (``CODE_INTERPRETER_MAX_CONCURRENT``).
 
 It refuses to run anything when bubblewrap is missing or cannot build a sandbox
 (``sandbox_status``). Each call is a fresh process: nothing survives between calls.
@@ -22,38 +25,42 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 
+from inference import sandbox_files
+from inference.sandbox_command import LAUNCHER, PRLIMIT, SYSTEM_PYTHON, Interpreter, Limits, command, interpreter
+from inference.sandbox_files import SandboxFile
+from inference.sandbox_slots import SLOTS
+
 logger = logging.getLogger(__name__)
 
+__all__ = ["SandboxFile", "SandboxResult", "run_python", "sandbox_status"]
+
 BWRAP = "bwrap"
-PYTHON = "/usr/bin/python3"  # the system interpreter, never the server's virtualenv
-PRLIMIT = "/usr/bin/prlimit"
+PYTHON = SYSTEM_PYTHON
 INSTALL_HINT = "the code interpreter needs bubblewrap: apt-get install bubblewrap"
 
 DEFAULT_UID = 65534  # nobody/nogroup on Debian; used only when the server runs as root
 MAX_FILE_BYTES = 64 * 1024 * 1024  # RLIMIT_FSIZE: the largest single file the code may write
-MAX_WORKDIR_BYTES = 256 * 1024 * 1024  # all of /work together; checked while the code runs
-MAX_WORKDIR_FILES = 1000
-TMP_BYTES = 64 * 1024 * 1024  # tmpfs /tmp lives in RAM, so it gets a size
-MAX_OPEN_FILES = 256
+MAX_WORKDIR_FILES = 1000  # files and directories in /mnt/data or /tmp (tmpfs has no inode cap via bwrap)
+TMP_BYTES = 64 * 1024 * 1024  # the /tmp tmpfs; /mnt/data gets CODE_INTERPRETER_DISK_MB
 MAX_LISTED_FILES = 50
 WATCH_INTERVAL_S = 0.25
 KILL_GRACE_S = 5.0
 READ_CHUNK = 64 * 1024
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp"}
+ENOSPC_TEXT = "No space left on device"
 
 
 @dataclass
@@ -63,9 +70,13 @@ class SandboxResult:
     exit_code: int | None  # bwrap reports a signal death as 128 + signal number
     timed_out: bool
     truncated: bool
-    files: list[dict] = field(default_factory=list)  # {"name", "size", "kind": "image" | "file"}
+    files: list[dict] = field(default_factory=list)  # created/changed in /mnt/data: {"name", "size", "kind"}
     duration_s: float = 0.0
     error: str | None = None  # set when the sandbox itself failed or refused; the code did not run
+    output_files: list[SandboxFile] = field(default_factory=list)  # those files' bytes, within the bounds
+    omitted_files: list[dict] = field(default_factory=list)  # {"name", "size", "reason"}: listed, not returned
+    disk_full: bool = False  # a tmpfs reached its size (the code was refused space)
+    packages: bool = False  # the sandbox virtualenv (numpy, pandas, ...) was available
 
 
 def sandbox_status() -> tuple[bool, str]:
@@ -77,22 +88,27 @@ def sandbox_status() -> tuple[bool, str]:
         return False, f"the code interpreter needs the system Python at {PYTHON}: apt-get install python3"
     if not os.access(PRLIMIT, os.X_OK):
         return False, f"the code interpreter needs {PRLIMIT}: apt-get install util-linux"
-    return _probe(bwrap, _sandbox_uid())
+    return _probe(bwrap, _sandbox_uid(), interpreter())
 
 
-@functools.lru_cache(maxsize=4)
-def _probe(bwrap: str, uid: int | None) -> tuple[bool, str]:
+@functools.lru_cache(maxsize=8)
+def _probe(bwrap: str, uid: int | None, python: Interpreter) -> tuple[bool, str]:
     # A real (trivial) run with the real flags: bwrap may be installed yet unable to work,
     # e.g. where unprivileged user namespaces are disabled or bwrap is older than 0.8.
     root = _make_run_dir("pass\n", uid)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        argv = _command(bwrap, root, timeout_s=5, memory_mb=256, max_processes=8)
+        limits = _limits(5, 256, 8, 1024 * 1024)
+        argv = command(bwrap, root, python, limits, sock_fd=theirs.fileno(), inputs=[])
         completed = subprocess.run(
-            argv, capture_output=True, timeout=30, env=_HOST_ENV, start_new_session=True, **_identity(uid)
-        )
+            argv, capture_output=True, timeout=30, env=_HOST_ENV, start_new_session=True,
+            pass_fds=(theirs.fileno(),), **_identity(uid),
+        )  # fmt: skip
     except (OSError, subprocess.SubprocessError) as exc:
         return False, f"bubblewrap could not start a sandbox: {exc}"
     finally:
+        ours.close()
+        theirs.close()
         _remove_tree(root)
     if completed.returncode != 0:
         detail = completed.stderr.decode(errors="replace").strip() or f"exit status {completed.returncode}"
@@ -110,28 +126,115 @@ async def run_python(
     memory_mb: int | None = None,
     max_output_bytes: int | None = None,
     max_processes: int | None = None,
+    input_files: Mapping[str, bytes | str | os.PathLike] | None = None,
+    disk_mb: int | None = None,
 ) -> SandboxResult:
-    """Run ``code`` in a fresh sandbox and report what happened; never raises for the code's faults."""
+    """Run ``code`` in a fresh sandbox and report what happened; never raises for the code's faults.
+
+    ``input_files`` maps a plain file name (no ``/``) to its content — ``bytes``, or a host
+    path (``str``/``PathLike``) read by this process — and each is copied, writable, to
+    ``/mnt/data/<name>`` before the code starts. ``/mnt/data`` is also the working directory.
+
+    The result carries, besides the output: ``files`` (name, size, kind of every file the
+    code created or changed under ``/mnt/data``, subdirectories included, symlinks never
+    followed; an input left byte-for-byte unchanged is not listed), ``output_files``
+    (``SandboxFile(name, data, mime_type)`` of those, at most ``CODE_INTERPRETER_MAX_FILES_OUT``
+    files and ``CODE_INTERPRETER_MAX_FILES_OUT_MB`` in all, in name order), ``omitted_files``
+    (the rest, with the reason), ``disk_full`` and ``packages``. ``error`` is set, and the
+    code did not run, when the sandbox is unavailable, the inputs do not fit in
+    ``disk_mb`` (default ``CODE_INTERPRETER_DISK_MB``), or no sandbox slot freed within
+    ``CODE_INTERPRETER_QUEUE_TIMEOUT``. A bad input name raises ``ValueError``, an
+    unreadable input path ``OSError``: those are the caller's bugs.
+    """
     timeout_s = timeout_s or settings.CODE_INTERPRETER_TIMEOUT
     memory_mb = memory_mb or settings.CODE_INTERPRETER_MEMORY_MB
     max_output_bytes = max_output_bytes or settings.CODE_INTERPRETER_MAX_OUTPUT_BYTES
     max_processes = max_processes or settings.CODE_INTERPRETER_MAX_PROCESSES
+    disk_bytes = (disk_mb or settings.CODE_INTERPRETER_DISK_MB) * 1024 * 1024
+    for name in input_files or {}:
+        sandbox_files.check_input_name(name)
     available, message = await asyncio.to_thread(sandbox_status)
     if not available:
-        return SandboxResult(stdout="", stderr="", exit_code=None, timed_out=False, truncated=False, error=message)
-    uid = _sandbox_uid()
-    root = await asyncio.to_thread(_make_run_dir, code, uid)
+        return _refused(message)
+    inputs = await asyncio.to_thread(sandbox_files.open_inputs, input_files)
     try:
-        argv = _command(
-            shutil.which(BWRAP) or BWRAP, root, timeout_s=timeout_s, memory_mb=memory_mb, max_processes=max_processes
-        )
-        return await _supervise(argv, root / "work", uid, timeout_s=timeout_s, max_output_bytes=max_output_bytes)
+        if (needed := sum(item.size for item in inputs)) > disk_bytes:
+            return _refused(
+                f"the input files ({_mb(needed)} MB) do not fit in the sandbox's {_mb(disk_bytes)} MB "
+                "(CODE_INTERPRETER_DISK_MB)"
+            )
+        limit, wait_s = settings.CODE_INTERPRETER_MAX_CONCURRENT, settings.CODE_INTERPRETER_QUEUE_TIMEOUT
+        if not await SLOTS.acquire(limit, wait_s):
+            return _refused(
+                f"the code interpreter is busy: all {limit} sandboxes of this server process are in use "
+                f"(CODE_INTERPRETER_MAX_CONCURRENT) and none was free within {wait_s:g} s; try again shortly"
+            )
+        try:
+            limits = _limits(timeout_s, memory_mb, max_processes, disk_bytes)
+            return await _run(code, inputs, limits, max_output_bytes)
+        finally:
+            SLOTS.release()
     finally:
+        sandbox_files.close_inputs(inputs)
+
+
+def _limits(timeout_s: float, memory_mb: int, max_processes: int, disk_bytes: int) -> Limits:
+    return Limits(timeout_s, memory_mb, max_processes, disk_bytes, TMP_BYTES, MAX_FILE_BYTES)
+
+
+async def _run(code: str, inputs: list, limits: Limits, max_output_bytes: int) -> SandboxResult:
+    uid = _sandbox_uid()
+    python = interpreter()
+    root = await asyncio.to_thread(_make_run_dir, code, uid)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    dirs = sandbox_files.SandboxDirs(ours)
+    try:
+        argv = command(
+            shutil.which(BWRAP) or BWRAP, root, python, limits,
+            sock_fd=theirs.fileno(), inputs=[(item.fd, item.name) for item in inputs],
+        )  # fmt: skip
+        pass_fds = (theirs.fileno(), *(item.fd for item in inputs))
+        result = await _supervise(
+            argv, dirs, uid, pass_fds, on_started=theirs.close, timeout_s=limits.timeout_s,
+            max_output_bytes=max_output_bytes,
+        )  # fmt: skip
+        result.packages = python.has_packages
+        if result.error is None:
+            await asyncio.to_thread(_finish, result, dirs, inputs, limits)
+        return result
+    finally:
+        theirs.close()
+        dirs.close()
         await asyncio.to_thread(_remove_tree, root)
 
 
+def _finish(result: SandboxResult, dirs: sandbox_files.SandboxDirs, inputs: list, limits: Limits) -> None:
+    """After the sandbox died: read back /mnt/data and say whether space ran out."""
+    dirs.check()
+    if dirs.fds:
+        collected = sandbox_files.collect(
+            dirs.fds[0], inputs, max_files=settings.CODE_INTERPRETER_MAX_FILES_OUT,
+            max_bytes=settings.CODE_INTERPRETER_MAX_FILES_OUT_MB * 1024 * 1024, max_listed=MAX_LISTED_FILES,
+        )  # fmt: skip
+        result.files, result.output_files, result.omitted_files = collected.listed, collected.returned, collected.omitted
+    result.disk_full = dirs.full or ENOSPC_TEXT in result.stdout or ENOSPC_TEXT in result.stderr
+    if result.disk_full:
+        result.stderr += _note(
+            result.stderr,
+            f"[disk limit reached: this sandbox may write {_mb(limits.disk_bytes)} MB in /mnt/data "
+            f"and {_mb(limits.tmp_bytes)} MB in /tmp]",
+        )
+
+
 async def _supervise(
-    argv: list[str], work: Path, uid: int | None, *, timeout_s: float, max_output_bytes: int
+    argv: list[str],
+    dirs: sandbox_files.SandboxDirs,
+    uid: int | None,
+    pass_fds: tuple[int, ...],
+    *,
+    on_started: Callable[[], None],
+    timeout_s: float,
+    max_output_bytes: int,
 ) -> SandboxResult:
     started = time.monotonic()
     try:
@@ -141,14 +244,13 @@ async def _supervise(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=_HOST_ENV,
+            pass_fds=pass_fds,
             start_new_session=True,  # its own process group, so one killpg takes bwrap down
             **_identity(uid),
         )
     except OSError as exc:
-        return SandboxResult(
-            stdout="", stderr="", exit_code=None, timed_out=False, truncated=False,
-            error=f"could not start the sandbox: {exc}",
-        )
+        return _refused(f"could not start the sandbox: {exc}")
+    on_started()  # our copy of the sandbox's socket end: closed, so only the sandbox holds it
     notes: list[str] = []
 
     def stop(note: str | None = None) -> None:
@@ -162,7 +264,7 @@ async def _supervise(
         asyncio.create_task(output.drain(proc.stderr, "stderr")),
         asyncio.create_task(proc.wait()),
     ]
-    watchdog = asyncio.create_task(_watch_workdir(work, stop))
+    watchdog = asyncio.create_task(_watch(dirs, stop))
     timed_out = False
     try:
         _done, pending = await asyncio.wait(tasks, timeout=timeout_s)
@@ -179,7 +281,7 @@ async def _supervise(
             task.cancel()
     stdout, stderr = output.text("stdout"), output.text("stderr")
     if notes:
-        stderr += ("\n" if stderr and not stderr.endswith("\n") else "") + notes[0] + "\n"
+        stderr += _note(stderr, notes[0])
     error = None
     if proc.returncode == 1 and stderr.startswith("bwrap:"):
         error = f"the sandbox failed to start: {stderr.strip()}"
@@ -189,10 +291,19 @@ async def _supervise(
         exit_code=proc.returncode,
         timed_out=timed_out,
         truncated=output.truncated,
-        files=await asyncio.to_thread(_list_files, work),
         duration_s=round(time.monotonic() - started, 3),
         error=error,
     )
+
+
+async def _watch(dirs: sandbox_files.SandboxDirs, stop: Callable[[str], None]) -> None:
+    # The tmpfs sizes bound the bytes; this bounds the entries (each costs kernel memory) and
+    # notices a full disk while it is full (unlinked files vanish when the code exits).
+    while True:
+        await asyncio.sleep(WATCH_INTERVAL_S)
+        if dirs.check() > MAX_WORKDIR_FILES:  # fstatvfs on a tmpfs: a syscall, no I/O
+            stop(f"[stopped: the sandbox passed {MAX_WORKDIR_FILES} files and directories]")
+            return
 
 
 class _Output:
@@ -225,110 +336,16 @@ class _Output:
         return text
 
 
-async def _watch_workdir(work: Path, stop: Callable[[str], None]) -> None:
-    # RLIMIT_FSIZE caps each file, not how many: this bounds the host disk /work uses.
-    while True:
-        await asyncio.sleep(WATCH_INTERVAL_S)
-        size, count = await asyncio.to_thread(_usage, work)
-        if size > MAX_WORKDIR_BYTES or count > MAX_WORKDIR_FILES:
-            stop(
-                f"[stopped: the working directory passed {MAX_WORKDIR_BYTES // (1024 * 1024)} MB "
-                f"or {MAX_WORKDIR_FILES} files]"
-            )
-            return
+def _refused(message: str) -> SandboxResult:
+    return SandboxResult(stdout="", stderr="", exit_code=None, timed_out=False, truncated=False, error=message)
 
 
-def _usage(work: Path) -> tuple[int, int]:
-    size = count = 0
-    for dirpath, dirnames, filenames in os.walk(work):
-        for name in filenames + dirnames:
-            count += 1
-            try:
-                size += os.lstat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                pass
-        if count > MAX_WORKDIR_FILES:
-            break
-    return size, count
+def _note(text: str, note: str) -> str:
+    return ("\n" if text and not text.endswith("\n") else "") + note + "\n"
 
 
-def _list_files(work: Path) -> list[dict]:
-    """The regular files the code left in /work (symlinks are never followed)."""
-    files = []
-    for dirpath, _dirnames, filenames in os.walk(work):
-        for name in filenames:
-            path = Path(dirpath, name)
-            try:
-                info = path.lstat()
-            except OSError:
-                continue
-            if not path.is_symlink() and path.is_file():
-                kind = "image" if path.suffix.lower() in IMAGE_SUFFIXES else "file"
-                files.append({"name": str(path.relative_to(work)), "size": info.st_size, "kind": kind})
-    return sorted(files, key=lambda f: f["name"])[:MAX_LISTED_FILES]
-
-
-def _command(bwrap: str, root: Path, *, timeout_s: float, memory_mb: int, max_processes: int) -> list[str]:
-    cpu = math.ceil(timeout_s) + 1  # the wall clock normally fires first; CPU time is the backstop
-    argv = [
-        bwrap,
-        "--unshare-all",
-        "--unshare-user",  # explicit, so --disable-userns is accepted
-        "--disable-userns",
-        "--die-with-parent",
-        "--new-session",
-        "--hostname", "sandbox",
-        "--clearenv",
-        "--setenv", "PATH", "/usr/bin:/bin",
-        "--setenv", "HOME", "/work",
-        "--setenv", "LANG", "C.UTF-8",
-        "--ro-bind", "/usr", "/usr",
-    ]
-    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
-        if os.path.islink(top):  # merged /usr (Debian 12): keep the links
-            argv += ["--symlink", os.readlink(top), top]
-        elif os.path.isdir(top):
-            argv += ["--ro-bind", top, top]
-    argv += ["--ro-bind-try", "/etc/alternatives", "/etc/alternatives"]
-    for hidden in _hidden_paths():
-        argv += ["--tmpfs", hidden]
-    argv += [
-        "--proc", "/proc",
-        "--dev", "/dev",
-        "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-        "--bind", str(root / "work"), "/work",
-        "--ro-bind", str(root / "main.py"), "/sandbox/main.py",
-        # The new root and /dev are tmpfs in RAM; read-only they cannot be filled.
-        "--remount-ro", "/dev",
-        "--remount-ro", "/",
-        "--chdir", "/work",
-        "--",
-        PRLIMIT,
-        f"--cpu={cpu}:{cpu + 1}",
-        f"--as={memory_mb * 1024 * 1024}",
-        f"--nproc={max_processes}",
-        f"--fsize={MAX_FILE_BYTES}",
-        f"--nofile={MAX_OPEN_FILES}",
-        "--core=0",
-        "--",
-        PYTHON, "-I", "-u", "/sandbox/main.py",
-    ]  # fmt: skip
-    return argv
-
-
-def _hidden_paths() -> list[str]:
-    """Server paths that sit inside a tree the sandbox sees (e.g. a checkout in /usr/src)."""
-    candidates = [Path(settings.BASE_DIR)]
-    database = settings.DATABASES.get("default", {})
-    if database.get("ENGINE", "").endswith("sqlite3") and database.get("NAME"):
-        candidates.append(Path(str(database["NAME"])).parent)
-    visible_roots = [Path("/usr"), *(Path(p) for p in ("/bin", "/sbin", "/lib", "/lib64") if not os.path.islink(p))]
-    hidden = []
-    for path in candidates:
-        path = path.resolve()
-        if any(path != root and path.is_relative_to(root) for root in visible_roots) and path.is_dir():
-            hidden.append(str(path))
-    return hidden
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):g}"
 
 
 def _sandbox_uid() -> int | None:
@@ -348,22 +365,22 @@ _HOST_ENV = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8"}
 
 
 def _make_run_dir(code: str, uid: int | None) -> Path:
-    """<tmp>/entities-sandbox-*/ holding main.py (bound read-only) and work/ (bound as /work)."""
+    """<tmp>/entities-sandbox-*/ holding main.py and launch.py, both bound read-only.
+
+    Only these two small files are on the host's disk; everything the code writes is in
+    the sandbox's tmpfs.
+    """
     root = Path(tempfile.mkdtemp(prefix="entities-sandbox-"))
     os.chmod(root, 0o711)
-    script = root / "main.py"
-    script.write_bytes(code.encode("utf-8", errors="replace"))
-    os.chmod(script, 0o644)
-    work = root / "work"
-    work.mkdir(mode=0o700)
-    if uid is not None:
-        os.chown(work, uid, uid)
+    for name, text in (("main.py", code), ("launch.py", LAUNCHER)):
+        (root / name).write_bytes(text.encode("utf-8", errors="replace"))
+        os.chmod(root / name, 0o644)
     return root
 
 
 def _remove_tree(root: Path) -> None:
     def make_writable_and_retry(func, path, _exc):
-        os.chmod(os.path.dirname(path), 0o700)  # the code may have locked a directory of its own
+        os.chmod(os.path.dirname(path), 0o700)
         func(path)
 
     handler = {"onexc" if sys.version_info >= (3, 12) else "onerror": make_writable_and_retry}

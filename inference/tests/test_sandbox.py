@@ -13,6 +13,7 @@ import pytest
 
 from inference import sandbox
 from inference.sandbox import INSTALL_HINT, SandboxResult, run_python, sandbox_status
+from inference.sandbox_command import interpreter
 from inference.tools.code_interpreter import run_code_interpreter
 from testsupport.requirements import require, require_tool
 
@@ -21,6 +22,11 @@ from testsupport.requirements import require, require_tool
 def needs_sandbox():
     require_tool("bwrap", "the code interpreter runs code under bubblewrap")
     require(*sandbox_status())
+
+
+@pytest.fixture
+def needs_sandbox_env():
+    require(interpreter().has_packages, "the sandbox's packages are not installed: run `make sandbox-env`")
 
 
 @pytest.fixture
@@ -60,10 +66,22 @@ async def test_it_runs_code_and_returns_its_output(needs_sandbox):
     assert 0 < result.duration_s < 3
 
 
-async def test_it_uses_the_system_python_in_isolated_mode(needs_sandbox):
+async def test_it_uses_the_sandbox_virtualenv_in_isolated_mode(needs_sandbox, needs_sandbox_env):
+    code = "import os, sys\nprint(sys.executable, sys.prefix, sys.base_prefix, sys.flags.isolated, os.getcwd())"
+
+    result = await run_python(code)
+
+    assert result.stdout == "/opt/venv/bin/python /opt/venv /usr 1 /mnt/data\n"
+    assert result.packages is True
+
+
+async def test_without_the_sandbox_env_it_uses_the_system_python(needs_sandbox, settings):
+    settings.CODE_INTERPRETER_VENV = "/nonexistent/sandbox-venv"
+
     result = await run_python("import os, sys\nprint(sys.executable, sys.prefix, sys.flags.isolated, os.getcwd())")
 
-    assert result.stdout == "/usr/bin/python3 /usr 1 /work\n"
+    assert result.stdout == "/usr/bin/python3 /usr 1 /mnt/data\n"
+    assert result.packages is False
 
 
 async def test_it_runs_as_an_unprivileged_user(needs_sandbox):
@@ -150,7 +168,7 @@ async def test_it_gives_the_model_logs_files_and_a_traceback(needs_sandbox):
         "    1 / 0\n"
         "    ~~^~~\n"
         "ZeroDivisionError: division by zero\n"
-        "[file written: out.txt, 4 bytes, file]\n"
+        "[file written: /mnt/data/out.txt, 4 bytes, file]\n"
     )
     assert (outputs, model_text, ok) == ([{"type": "logs", "logs": logs}], logs + "[exit status 1]", True)
 

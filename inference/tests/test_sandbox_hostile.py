@@ -18,6 +18,7 @@ from django.conf import settings as django_settings
 
 from inference import sandbox
 from inference.sandbox import run_python, sandbox_status
+from inference.sandbox_command import interpreter
 from inference.tools.code_interpreter import run_code_interpreter
 from testsupport.requirements import require, require_tool
 
@@ -59,8 +60,10 @@ async def test_it_keeps_the_servers_environment_secret(monkeypatch):
 
     result = await run_python(code)
 
+    path = "/opt/venv/bin:/usr/bin:/bin" if interpreter().has_packages else "/usr/bin:/bin"
     assert result.stdout.startswith(
-        "[('HOME', '/work'), ('LANG', 'C.UTF-8'), ('PATH', '/usr/bin:/bin'), ('PWD', '/work')]\n"
+        "[('HOME', '/tmp'), ('LANG', 'C.UTF-8'), ('MPLBACKEND', 'Agg'), ('MPLCONFIGDIR', '/tmp/matplotlib'), "
+        f"('OMP_NUM_THREADS', '1'), ('OPENBLAS_NUM_THREADS', '1'), ('PATH', '{path}'), ('PWD', '/mnt/data')]\n"
     )
     for value in secrets.values():
         assert value not in _output(result)
@@ -83,11 +86,9 @@ async def test_it_cannot_read_the_database_or_the_settings():
 
     result = await run_python(code)
 
-    assert result.stdout == (
-        "False\n"
-        "FileNotFoundError\nFileNotFoundError\nFileNotFoundError\n"
-        "['bin', 'dev', 'etc', 'lib', 'lib64', 'proc', 'sandbox', 'sbin', 'tmp', 'usr', 'work']\n"
-    )
+    venv = ["opt"] if interpreter().has_packages else []  # the sandbox's own packages, read-only
+    top = sorted(["bin", "dev", "etc", "lib", "lib64", "mnt", "proc", "sandbox", "sbin", "tmp", "usr", *venv])
+    assert result.stdout == "False\nFileNotFoundError\nFileNotFoundError\nFileNotFoundError\n" + f"{top}\n"
 
 
 async def test_it_inherits_none_of_this_processes_open_files():
@@ -263,7 +264,10 @@ async def test_it_truncates_a_flood_of_lines_across_both_streams():
 
 async def test_it_writes_only_in_its_working_directory():
     probe = f"entities-probe-{uuid.uuid4().hex}"
-    targets = [f"/usr/{probe}", f"/etc/{probe}", f"/{probe}", f"/dev/shm/{probe}", "/sandbox/main.py", f"/proc/{probe}"]
+    targets = [
+        f"/usr/{probe}", f"/etc/{probe}", f"/{probe}", f"/dev/shm/{probe}", "/sandbox/main.py", f"/mnt/{probe}",
+        f"/proc/{probe}",
+    ]  # fmt: skip
     code = (
         f"for path in {targets!r}:\n"
         "    try:\n"
@@ -271,14 +275,14 @@ async def test_it_writes_only_in_its_working_directory():
         "        print('wrote', path)\n"
         "    except OSError as exc:\n"
         "        print(exc.strerror)\n"
-        "open('/work/result.txt', 'w').write('ok')\n"
+        "open('/mnt/data/result.txt', 'w').write('ok')\n"
         "open('/tmp/scratch', 'w').write('temporary')\n"
     )
 
     result = await run_python(code)
 
     assert result.stdout == (
-        "Read-only file system\n" * 4 + "Read-only file system\n" + "No such file or directory\n"
+        "Read-only file system\n" * 6 + "No such file or directory\n"
     )
     assert result.files == [{"name": "result.txt", "size": 2, "kind": "file"}]
     assert not Path(f"/usr/{probe}").exists() and not Path(f"/etc/{probe}").exists() and not Path(f"/{probe}").exists()
@@ -287,7 +291,7 @@ async def test_it_writes_only_in_its_working_directory():
 async def test_it_caps_tmp_and_file_sizes(monkeypatch):
     monkeypatch.setattr(sandbox, "MAX_FILE_BYTES", 1024 * 1024)
     code = (
-        "for path in ('/tmp/big', '/work/big'):\n"
+        "for path in ('/tmp/big', '/mnt/data/big'):\n"
         "    try:\n"
         "        with open(path, 'wb') as f:\n"
         "            f.write(b'x' * 2 * 1024 * 1024)\n"
@@ -307,19 +311,22 @@ async def test_it_caps_tmp_and_file_sizes(monkeypatch):
     assert result.files == [{"name": "big", "size": 1024 * 1024, "kind": "file"}]
 
 
-async def test_it_stops_code_that_fills_the_working_directory(monkeypatch):
-    monkeypatch.setattr(sandbox, "MAX_WORKDIR_BYTES", 4 * 1024 * 1024)
+async def test_it_refuses_writes_past_the_disk_limit():
     code = (
-        "import itertools, time\n"
-        "for i in itertools.count():\n"
-        "    open(f'fill{i}', 'wb').write(b'x' * 1024 * 1024)\n"
-        "    time.sleep(0.01)\n"
+        "import itertools\n"
+        "try:\n"
+        "    for i in itertools.count():\n"
+        "        open(f'fill{i}', 'wb').write(b'x' * 1024 * 1024)\n"
+        "except OSError as exc:\n"
+        "    print(exc.strerror, 'after', i, 'MB')\n"
     )
 
-    result = await run_python(code, timeout_s=5)
+    result = await run_python(code, timeout_s=5, disk_mb=4)
 
     assert result.timed_out is False
-    assert result.stderr == "[stopped: the working directory passed 4 MB or 1000 files]\n"
+    assert result.stdout == "No space left on device after 4 MB\n"
+    assert result.disk_full is True
+    assert result.stderr == "[disk limit reached: this sandbox may write 4 MB in /mnt/data and 64 MB in /tmp]\n"
 
 
 async def test_it_cannot_kill_its_parent_or_this_process():
