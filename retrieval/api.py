@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework.response import Response
 
-from kernel.api.views import V1APIView
+from kernel.api.views import POLL_AFTER_MS, V1APIView
 from kernel.envelopes import deleted_object, list_object
 from kernel.pagination import page_params_from_query
 from retrieval import selectors as sel
@@ -74,7 +74,9 @@ class StoreFileListView(RetrievalView):
 
 class StoreFileDetailView(RetrievalView):
     def get(self, request, store_id: str, file_id: str):
-        return Response(store_file_object(sel.store_file_get(store=self.store(request, store_id), file_id=file_id)))
+        row = sel.store_file_get(store=self.store(request, store_id), file_id=file_id)
+        # The SDK's poll helpers wait this long between GETs when the server says so.
+        return Response(store_file_object(row), headers={"openai-poll-after-ms": POLL_AFTER_MS})
 
     def post(self, request, store_id: str, file_id: str):
         row = sel.store_file_get(store=self.store(request, store_id), file_id=file_id)
@@ -106,7 +108,7 @@ class FileBatchCreateView(RetrievalView):
 class FileBatchDetailView(RetrievalView):
     def get(self, request, store_id: str, batch_id: str):
         batch = sel.batch_get(store=self.store(request, store_id), batch_id=batch_id)
-        return Response(batch_object(batch, sel.batch_counts(batch)))
+        return Response(batch_object(batch, sel.batch_counts(batch)), headers={"openai-poll-after-ms": POLL_AFTER_MS})
 
 
 class FileBatchCancelView(RetrievalView):

@@ -7,3 +7,14 @@ class RetrievalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "retrieval"
     verbose_name = "Retrieval"
+
+    def ready(self) -> None:
+        from django.apps import apps
+
+        if not apps.is_installed("files"):
+            return
+        from retrieval.services.files import detach_everywhere
+        from retrieval.sources import connect_file_deletion
+
+        # A deleted file leaves every store it was in.
+        connect_file_deletion(detach_everywhere)

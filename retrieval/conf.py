@@ -33,8 +33,9 @@ def embed_batch_size() -> int:
 
 
 def ingest_workers() -> int:
-    """Files ingested at once by one process (bounded concurrency)."""
-    return max(1, env_int("ENTITIES_INGEST_WORKERS", 1))
+    """Files ingested at once by one server process (bounded concurrency); 0 = this server
+    ingests nothing and leaves the files to `manage.py ingest_worker` processes."""
+    return max(0, env_int("ENTITIES_INGEST_WORKERS", 1))
 
 
 def ingest_lease_seconds() -> float:

@@ -43,18 +43,24 @@ class Workers:
         self.lock = threading.Lock()
         self.active: set[int] = set()
 
-    def ensure_started(self) -> None:
-        """Start the worker threads of this process once (cheap when running)."""
-        if self.pid == os.getpid() and self.threads and all(t.is_alive() for t in self.threads):
+    def _running(self) -> bool:
+        return self.pid == os.getpid() and bool(self.threads) and all(t.is_alive() for t in self.threads)
+
+    def ensure_started(self, count: int | None = None) -> None:
+        """Start ``count`` (default: the setting) worker threads in this process once; cheap when running."""
+        if self._running():
+            return
+        count = conf.ingest_workers() if count is None else count
+        if count <= 0:
             return
         with self.lock:
-            if self.pid == os.getpid() and self.threads and all(t.is_alive() for t in self.threads):
+            if self._running():
                 return
             self.pid = os.getpid()
             self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
             self.stopping = threading.Event()
             self.threads = [threading.Thread(target=self._loop, name=f"entities-ingest-{i}", daemon=True)
-                            for i in range(conf.ingest_workers())]
+                            for i in range(count)]
             for thread in self.threads:
                 thread.start()
 
