@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "conversations",
     "inference",
     "retrieval",
+    "responses_api",
 ]
 
 MIDDLEWARE = [

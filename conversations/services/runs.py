@@ -41,7 +41,7 @@ def _check_user_limit(user_id: int) -> None:
         raise LimitExceeded(f"You already have {limit} active runs; wait for one to finish or cancel one.")
 
 
-def _new_run(*, thread: Thread, assistant: Assistant, options: dict) -> Run:
+def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> Run:
     unknown = set(options) - set(RUN_OPTION_FIELDS) - {"additional_messages"}
     if unknown:
         raise TypeError(f"unknown run options: {sorted(unknown)}")
@@ -52,6 +52,9 @@ def _new_run(*, thread: Thread, assistant: Assistant, options: dict) -> Run:
 
     now = timezone.now()
     instructions = options.get("instructions")
+    if assistant is None:
+        # A run without an assistant (the Responses API): every option comes with the run.
+        assistant = Assistant(id="", model=options.get("model") or "", instructions="", tools=[])
     return Run.objects.create(
         owner_id=thread.owner_id, thread=thread, assistant_id=assistant.id, created_at=now,
         lease_expires_at=now + timedelta(seconds=QUEUED_GRACE_SECONDS),
@@ -83,8 +86,10 @@ def _add_messages(thread: Thread, messages: list[dict]) -> None:
     ])
 
 
-def run_create(*, thread: Thread, assistant: Assistant, options: dict | None = None) -> Run:
+def run_create(*, thread: Thread, assistant: Assistant | None, options: dict | None = None) -> Run:
     """Create a queued run on ``thread`` and hand it to the engine once committed.
+
+    ``assistant`` None: a run whose model, instructions and tools all come in ``options``.
 
     Only one active run per thread (a second gets 400, as OpenAI answered) and at most
     ENTITIES_MAX_ACTIVE_RUNS_PER_USER active runs per user (429).

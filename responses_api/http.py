@@ -1,0 +1,92 @@
+"""How responses leave: their event stream (SSE), or their JSON once their segment ended.
+
+Both are async generators under a StreamingHttpResponse, so a response that takes a
+minute holds no request thread and no database connection while it is produced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from django.http import StreamingHttpResponse
+
+from conversations.engine.db import db
+from conversations.engine.events import encode
+from conversations.engine.watch import watch_run
+from conversations.streaming import sse_response
+from responses_api.models import Response
+from responses_api.presenters import response_object
+from responses_api.selectors import response_detail, server_side_functions
+from responses_api.stream import ResponseTranslator
+
+log = logging.getLogger(__name__)
+CANCEL_WAIT_SECONDS = 10.0
+
+
+def _stream_start(response_id: str) -> tuple[Response, dict, frozenset[str]] | None:
+    response = Response.objects.select_related("run").filter(pk=response_id).first()
+    if response is None:
+        return None
+    base = response_object(response, response.run, [], status="in_progress")
+    return response, base, server_side_functions(response.run)
+
+
+def _detail(response_id: str) -> dict | None:
+    response = Response.objects.select_related("run").filter(pk=response_id).first()
+    return response_detail(response) if response is not None else None
+
+
+def _frame(event: dict) -> bytes:
+    return f"event: {event['type']}\ndata: {encode(event)}\n\n".encode()
+
+
+async def response_event_frames(response_id: str, *, starting_after: int = -1):
+    """The response's stream events with sequence_number > ``starting_after``."""
+    try:
+        started = await db(_stream_start, response_id)
+        if started is None:
+            return
+        response, base, server_functions = started
+        translator = ResponseTranslator(base, server_functions=server_functions)
+        for event in translator.start():
+            if event["sequence_number"] > starting_after:
+                yield _frame(event)
+        async for _seq, name, data in watch_run(response.run_id, after_seq=response.start_seq):
+            for event in translator.feed(name, data):
+                if event["sequence_number"] > starting_after:
+                    yield _frame(event)
+            if translator.ended:
+                return
+    except Exception as exc:  # noqa: BLE001 - the stream must end cleanly, with the reason
+        log.exception("Responses stream of %s broke", response_id)
+        yield _frame({"type": "error", "sequence_number": 0, "code": "server_error", "param": None,
+                      "message": f"The event stream broke: {type(exc).__name__}"})
+
+
+async def response_json_when_done(response_id: str, *, timeout: float | None = None):
+    """One JSON body: the response as stored once its segment ended (or ``timeout`` passed)."""
+    started = await db(_stream_start, response_id)
+    if started is not None:
+        try:
+            async with asyncio.timeout(timeout):
+                async for _event in watch_run(started[0].run_id, after_seq=started[0].start_seq):
+                    pass
+        except TimeoutError:
+            pass
+    detail = await db(_detail, response_id)
+    if detail is None:
+        detail = {"error": {"message": f"Response with id '{response_id}' not found.", "type": "invalid_request_error",
+                            "param": None, "code": "not_found"}}
+    yield encode(detail).encode()
+
+
+def stream_response(response_id: str, *, starting_after: int = -1) -> StreamingHttpResponse:
+    return sse_response(response_event_frames(response_id, starting_after=starting_after))
+
+
+def json_response_when_done(response_id: str, *, timeout: float | None = None) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(response_json_when_done(response_id, timeout=timeout),
+                                     content_type="application/json")
+    response["Cache-Control"] = "no-cache"
+    return response

@@ -1,0 +1,37 @@
+"""Writes on conversations: they are threads, so every write is a threads/messages service."""
+
+from __future__ import annotations
+
+from conversations.models import Message, Thread
+from conversations.services.messages import message_create, message_delete
+from conversations.services.threads import thread_create, thread_delete, thread_update
+from kernel.errors import InvalidRequest, NotFound
+
+
+def conversation_create(*, user, messages: list[dict], metadata: dict) -> Thread:
+    """A new conversation (thread) with up to 20 initial messages."""
+    return thread_create(user=user, messages=messages, metadata=metadata)
+
+
+def conversation_update(*, thread: Thread, metadata: dict) -> Thread:
+    return thread_update(thread=thread, metadata=metadata)
+
+
+def conversation_delete(*, thread: Thread) -> None:
+    thread_delete(thread=thread)
+
+
+def conversation_items_add(*, thread: Thread, messages: list[dict]) -> list[Message]:
+    """Append messages; refused while a response is running in the conversation."""
+    return [message_create(thread=thread, role=m["role"], content=m["content"]) for m in messages]
+
+
+def conversation_item_delete(*, thread: Thread, item_id: str) -> None:
+    """Delete a message item (tool-call items belong to their response and stay)."""
+    message = Message.objects.filter(pk=item_id, thread=thread).first()
+    if message is None:
+        if item_id.split("_", 1)[0] in ("fc", "fco", "ci", "mcp"):
+            raise InvalidRequest("Entities deletes message items only; tool-call items stay with their response.",
+                                 param="item_id")
+        raise NotFound(f"Item with id '{item_id}' not found.", param="item_id")
+    message_delete(message=message)

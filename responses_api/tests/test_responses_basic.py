@@ -1,0 +1,101 @@
+"""The Responses API through the official openai SDK against a live Entities server.
+
+Replies come from the fake OpenAI server (`cloud/x`) or the built-in demo backend
+(`demo/echo`); what the fake received is checked where history matters.
+"""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai
+from testsupport.scenarios import Reply
+from testsupport.sse import FAKE_CHUNKS, FAKE_TEXT, cloud, parse_sse  # noqa: F401 - cloud is a fixture
+
+TEXT_ORDER = [
+    "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+    *["response.output_text.delta"] * len(FAKE_CHUNKS),
+    "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed",
+]
+
+
+def test_it_answers_a_plain_response_with_the_model_reply(sdk, cloud):
+    cloud.push(Reply(FAKE_CHUNKS))
+    response = sdk.responses.create(model="cloud/x", input="Say hello", instructions="Be brief.")
+
+    assert (response.status, response.output_text, response.model) == ("completed", FAKE_TEXT, "cloud/x")
+    assert response.id.startswith("resp_")
+    [message] = response.output
+    assert (message.type, message.role, message.status, message.content[0].type) == (
+        "message", "assistant", "completed", "output_text")
+    assert response.instructions == "Be brief."
+    assert response.usage.output_tokens == len(FAKE_CHUNKS)
+    [request] = cloud.requests
+    assert request["messages"] == [{"role": "system", "content": "Be brief."},
+                                        {"role": "user", "content": "Say hello"}]
+    again = sdk.responses.retrieve(response.id)
+    assert again.model_dump() == response.model_dump()
+
+
+def test_it_streams_the_exact_event_order_with_increasing_sequence_numbers(sdk, cloud):
+    cloud.push(Reply(FAKE_CHUNKS))
+    with sdk.responses.stream(model="cloud/x", input="Say hello") as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+
+    assert [e.type for e in events] == TEXT_ORDER
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert [e.delta for e in events if e.type == "response.output_text.delta"] == FAKE_CHUNKS
+    assert final.output_text == FAKE_TEXT and final.status == "completed"
+    assert sdk.responses.retrieve(final.id).output_text == FAKE_TEXT
+
+
+def test_it_works_over_the_demo_backend_too(sdk):
+    response = sdk.responses.create(model="demo/echo", input="ping pong")
+    assert response.status == "completed"
+    assert response.output_text
+    with sdk.responses.stream(model="demo/echo", input="ping pong") as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert len(deltas) > 1 and "".join(deltas) == final.output_text
+
+
+def test_it_lists_input_items_and_deletes_a_response(sdk, cloud, live_entities, alice):
+    response = sdk.responses.create(model="cloud/x", input=[
+        {"role": "user", "content": "First"}, {"role": "assistant", "content": "Noted"},
+        {"role": "user", "content": [{"type": "input_text", "text": "Second"}]}])
+    items = sdk.responses.input_items.list(response.id, order="asc")
+    assert [(i.role, i.content[0].text) for i in items.data] == [
+        ("user", "First"), ("assistant", "Noted"), ("user", "Second")]
+    assert [i.content[0].type for i in items.data] == ["input_text", "output_text", "input_text"]
+
+    deleted = httpx.delete(f"{live_entities.v1}/responses/{response.id}",
+                           headers={"Authorization": f"Bearer {alice.api_key}"})
+    assert deleted.json() == {"id": response.id, "object": "response.deleted", "deleted": True}
+    with pytest.raises(openai.NotFoundError):
+        sdk.responses.retrieve(response.id)
+
+
+def test_it_needs_no_openai_beta_header_and_rejects_bad_input_with_the_envelope(live_entities, alice):
+    headers = {"Authorization": f"Bearer {alice.api_key}", "OpenAI-Beta": "responses=v1"}
+    bad = httpx.post(f"{live_entities.v1}/responses", headers=headers, json={"model": "demo/echo", "inptu": "x"})
+    assert bad.status_code == 400
+    assert bad.json() == {"error": {"message": "Unknown parameter: 'inptu'.", "type": "invalid_request_error",
+                                    "param": "inptu", "code": "unknown_parameter"}}
+    missing = httpx.post(f"{live_entities.v1}/responses", headers=headers, json={"model": "demo/echo"})
+    assert (missing.status_code, missing.json()["error"]["param"]) == (400, "input")
+
+
+def test_it_hides_other_users_responses(sdk, live_entities, bob):
+    from testsupport.live import sdk_for
+
+    response = sdk.responses.create(model="demo/echo", input="mine")
+    with sdk_for(live_entities, bob) as other:
+        with pytest.raises(openai.NotFoundError):
+            other.responses.retrieve(response.id)
+        with pytest.raises(openai.NotFoundError):
+            other.responses.delete(response.id)
+        with pytest.raises(openai.NotFoundError):
+            other.responses.create(model="demo/echo", input="x", previous_response_id=response.id)
