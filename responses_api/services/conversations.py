@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from conversations.models import Message, Thread
 from conversations.services.messages import message_create, message_delete
 from conversations.services.threads import thread_create, thread_delete, thread_update
@@ -21,6 +23,7 @@ def conversation_delete(*, thread: Thread) -> None:
     thread_delete(thread=thread)
 
 
+@transaction.atomic
 def conversation_items_add(*, thread: Thread, messages: list[dict]) -> list[Message]:
     """Append messages; refused while a response is running in the conversation."""
     return [message_create(thread=thread, role=m["role"], content=m["content"]) for m in messages]
