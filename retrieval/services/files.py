@@ -83,3 +83,14 @@ def bump_index(store_id: str) -> None:
     from django.db.models import F
 
     VectorStore.objects.filter(pk=store_id).update(index_version=F("index_version") + 1)
+
+
+def files_reindex(*, rows) -> int:
+    """Queue files again (admin "re-index"): parsed, chunked and embedded anew by a worker."""
+    count = VectorStoreFile.objects.filter(pk__in=[r.pk for r in rows]).update(
+        status=VectorStoreFile.Status.IN_PROGRESS, last_error=None, lease_owner="", lease_expires_at=None,
+        attempts=0, completed_at=None)
+    from retrieval import worker
+
+    transaction.on_commit(worker.wake)
+    return count
