@@ -49,15 +49,39 @@ class _HookMiddleware:
         return self.before(request) or self.after(request, await self.get_response(request))
 
 
+def _spooled_length(request) -> int | None:
+    stream = getattr(request, "_stream", None)
+    try:
+        position = stream.tell()
+        stream.seek(0, 2)
+        length = stream.tell() - position
+        stream.seek(position)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return length
+
+
 class BodySizeLimitMiddleware(_HookMiddleware):
-    """Refuse bodies larger than ENTITIES_MAX_BODY_BYTES with 413, before anything reads them."""
+    """Refuse bodies larger than ENTITIES_MAX_BODY_BYTES with 413, before anything reads them.
+
+    Routes named in ENTITIES_LARGE_BODY_ROUTES ((method, path) → bytes: the file upload)
+    get their own, larger limit; their bodies are streamed to disk by the view.
+    """
 
     def before(self, request):
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
-        limit = settings.ENTITIES_MAX_BODY_BYTES
+        large = getattr(settings, "ENTITIES_LARGE_BODY_ROUTES", {}).get((request.method, request.path))
+        limit = large or settings.ENTITIES_MAX_BODY_BYTES
+        if large and not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # An upload route: under ASGI the body already sits in a spooled temporary file;
+            # measure it there instead of reading it into memory.
+            length = _spooled_length(request)
+            if length is None:
+                return error_json_response(411, "Send the upload with a Content-Length header.", code="length_required")
+            request.META["CONTENT_LENGTH"] = str(length)
         if not length and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             # A chunked body has no Content-Length: Django would let it past DATA_UPLOAD_MAX_MEMORY_SIZE
             # and DRF would parse it as empty. Read at most limit + 1 bytes and give it its length.

@@ -11,3 +11,6 @@ os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("ENTITIES_RUN_LEASE_SECONDS", "3")
 os.environ.setdefault("ENTITIES_SWEEP_INTERVAL_SECONDS", "0.5")
 os.environ.setdefault("DEMO_TOKEN_DELAY", "0.005")
+# Each pytest process stores file bytes in a folder of its own (its test database is its own too).
+os.environ.setdefault("ENTITIES_FILES_DIR", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                         ".local", f"test-files-{os.getpid()}"))

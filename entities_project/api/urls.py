@@ -15,6 +15,7 @@ urlpatterns = [
     path("openapi.json", OpenApiView.as_view(), name="openapi"),
     path("threads/<str:thread_id>/runs/<str:run_id>/events", RunEventsView.as_view(), name="run-events"),
     path("", include("assistants.urls")),
+    path("", include("files.urls")),
     path("", include("conversations.api.urls")),
     path("", include("retrieval.urls")),
     path("", include("responses_api.urls")),

@@ -1,0 +1,1 @@
+"""Files: the /v1/files API, their bytes in a Django storage, limits, expiry (docs/files.md)."""

@@ -1,0 +1,70 @@
+"""Reads of files: the one access function every surface uses, and the list."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from files.models import PURPOSES, File
+from kernel.errors import InvalidRequest, NotFound
+from kernel.pagination import PageParams, paginate
+
+# GET /v1/files allows up to 10,000 per page and defaults to 10,000 (OpenAI's reference).
+FILES_MAX_LIMIT = 10_000
+
+
+def _live(qs: QuerySet) -> QuerySet:
+    """Files not yet expired: an expired file is gone for clients even before the sweep runs."""
+    return qs.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+
+
+def file_get_for_user(*, user, file_id: str, param: str | None = None) -> File:
+    """The user's file, or NotFound (also for other users' files and expired ones)."""
+    file = _live(File.objects.filter(pk=file_id, owner=user)).first() if isinstance(file_id, str) and file_id else None
+    if file is None:
+        raise NotFound(f"No such File object: {file_id}", param=param)
+    return file
+
+
+def files_for_user(*, user, file_ids: list[str]) -> dict[str, File]:
+    """The user's live files among ``file_ids``, by id (unknown and foreign ids are absent)."""
+    ids = [i for i in file_ids if isinstance(i, str) and i]
+    if not ids:
+        return {}
+    return {f.pk: f for f in _live(File.objects.filter(pk__in=ids, owner=user))}
+
+
+def check_file_ids(*, user, file_ids: list[str], param: str) -> None:
+    """InvalidRequest naming ``param[i]`` for the first id that is not one of the user's files."""
+    found = files_for_user(user=user, file_ids=file_ids)
+    for index, file_id in enumerate(file_ids):
+        if file_id not in found:
+            raise InvalidRequest(f"Invalid '{param}[{index}]': no file with id '{file_id}'.",
+                                 param=f"{param}[{index}]", code="invalid_file_id")
+
+
+def page_params(query) -> PageParams:
+    """limit (1–10,000, default 10,000), order, after: the Files list's own bounds."""
+    raw = query.get("limit")
+    limit = FILES_MAX_LIMIT
+    if raw not in (None, ""):
+        try:
+            limit = int(raw)
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= FILES_MAX_LIMIT:
+            raise InvalidRequest(f"Invalid 'limit': expected an integer from 1 to {FILES_MAX_LIMIT}.", param="limit")
+    order = query.get("order") or "desc"
+    if order not in ("asc", "desc"):
+        raise InvalidRequest("Invalid 'order': expected 'asc' or 'desc'.", param="order")
+    return PageParams(limit=limit, order=order, after=query.get("after") or None)
+
+
+def file_list(*, user, page: PageParams, purpose: str | None = None) -> tuple[list[File], bool]:
+    """One page of the user's live files, optionally of one purpose."""
+    qs = _live(File.objects.filter(owner=user))
+    if purpose:
+        if purpose not in PURPOSES:
+            raise InvalidRequest(f"Invalid 'purpose': expected one of {', '.join(PURPOSES)}.", param="purpose")
+        qs = qs.filter(purpose=purpose)
+    return paginate(qs, page)
