@@ -14,6 +14,11 @@ from kernel.defaults import auto_default
 from kernel.ids import new_call_id, new_message_id, new_run_id, new_thread_id
 
 
+def text_part(value: str) -> dict:
+    """A stored text content part of a message."""
+    return {"type": "text", "text": {"value": value, "annotations": []}}
+
+
 class Thread(models.Model):
     id = models.CharField(primary_key=True, max_length=40, default=new_thread_id, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="threads")
@@ -90,12 +95,13 @@ class Run(models.Model):
         INCOMPLETE = "incomplete"
         EXPIRED = "expired"
 
-    # Which statuses each status may move to (the Assistants v2 lifecycle).
+    # The Assistants v2 lifecycle; ``conversations.engine.state`` is the only writer of ``status``
+    # and refuses any other move.
     TRANSITIONS = {
-        "queued": {"in_progress", "cancelling", "cancelled", "failed", "expired"},
-        "in_progress": {"requires_action", "cancelling", "completed", "failed", "incomplete", "expired", "cancelled"},
-        "requires_action": {"queued", "in_progress", "cancelling", "cancelled", "expired", "failed"},
-        "cancelling": {"cancelled", "failed", "expired", "completed", "incomplete"},
+        "queued": frozenset({"in_progress", "cancelling", "failed", "expired"}),
+        "in_progress": frozenset({"requires_action", "cancelling", "completed", "incomplete", "failed", "expired"}),
+        "requires_action": frozenset({"queued", "cancelled", "failed", "expired"}),
+        "cancelling": frozenset({"cancelled", "completed", "incomplete", "failed", "expired"}),
     }
 
     id = models.CharField(primary_key=True, max_length=40, default=new_run_id, editable=False)
@@ -145,7 +151,8 @@ class Run(models.Model):
         return self.status in TERMINAL_RUN_STATUSES
 
     def can_transition(self, to: str) -> bool:
-        return to in self.TRANSITIONS.get(self.status, set())
+        """Whether the state machine allows moving this run (as loaded) to ``to``."""
+        return to in self.TRANSITIONS.get(self.status, frozenset())
 
     def __str__(self) -> str:
         return f"{self.id} [{self.status}]"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from conversations.models import Action, Message, Run, Thread
+from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run, Thread
 from conversations.presenters import message_step_object, tool_step_object
 from kernel.errors import InvalidRequest, NotFound
 from kernel.pagination import PageParams, paginate
@@ -64,7 +64,7 @@ def run_list(*, thread: Thread, page: PageParams) -> tuple[list[Run], bool]:
 
 
 def thread_active_run(*, thread: Thread) -> Run | None:
-    return Run.objects.filter(thread=thread, status__in=("queued", "in_progress", "requires_action", "cancelling")).first()
+    return Run.objects.filter(thread=thread, status__in=ACTIVE_RUN_STATUSES).first()
 
 
 def run_step_objects(*, run: Run) -> list[dict]:

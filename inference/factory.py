@@ -11,6 +11,7 @@ from django.conf import settings
 
 from inference.backends.base import InferenceBackend
 from inference.backends.clients import LIST_MODELS_TIMEOUT
+from inference.registry import add_functions
 from inference.routing import KNOWN_TYPES, resolve_model
 
 # Each backend already bounds its own listing; this guards against one that does not.
@@ -44,9 +45,11 @@ class InferenceFactory:
 
     @staticmethod
     def get_inference(inference_type: str, available_functions: dict[str, Callable[..., Any]] | None = None) -> InferenceBackend:
-        """The cached backend for `inference_type`; `available_functions` are merged into it.
+        """The cached backend for `inference_type`.
 
-        Raises ValueError for a type not in KNOWN_TYPES.
+        `available_functions` (the seed's ``{name: callable}``) are registered as server-side
+        functions in ``inference.registry``, the one function registry; the shared backend is
+        not changed. Raises ValueError for a type not in KNOWN_TYPES.
         """
         if inference_type not in KNOWN_TYPES:
             raise ValueError(f"unknown inference type {inference_type!r}; known types are {', '.join(KNOWN_TYPES)}")
@@ -54,8 +57,8 @@ class InferenceFactory:
             backend = InferenceFactory._instances.get(inference_type)
             if backend is None:
                 backend = InferenceFactory._instances[inference_type] = _build(inference_type)
-            if available_functions:
-                backend.available_functions.update(available_functions)
+        if available_functions:
+            add_functions(available_functions)
         return backend
 
     @staticmethod

@@ -83,6 +83,18 @@ def register_function(
     return register(func) if func is not None else register
 
 
+def add_functions(functions: dict[str, Callable[..., Any] | FunctionSpec]) -> None:
+    """Register the seed's ``{name: callable}`` (``get_inference(type, available_functions)``).
+
+    A plain callable gets no schema (its arguments are not checked); a FunctionSpec keeps its own.
+    """
+    _ensure_loaded()
+    for name, target in functions.items():
+        _registry[name] = target if isinstance(target, FunctionSpec) else FunctionSpec(
+            name=name, description=inspect.cleandoc(getattr(target, "__doc__", None) or ""), parameters={},
+            func=target)
+
+
 def registered_functions() -> list[FunctionSpec]:
     """Every registered function: the built-ins, then ENTITIES_FUNCTIONS, in registration order."""
     _ensure_loaded()

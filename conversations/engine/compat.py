@@ -1,8 +1,10 @@
-"""The seed's `inference.process_conversation(...)`, on top of the engine.
+"""The seed's `InferenceFactory.get_inference(type).process_conversation(...)`, on top of the engine.
 
-It yields the reply's text chunks of ``run_id``; if the run is still queued it is handed
-to the engine first. The sync generator serves sync callers (scripts, management
-commands); ``aprocess_conversation`` serves async ones.
+It yields the reply's text chunks of ``run_id``, answered by the backend it was called on
+(not the one the run's model routes to); a run still queued is handed to the engine first.
+The sync generator serves sync callers (scripts, management commands);
+``aprocess_conversation`` serves async ones. ``install()`` (called when Django starts)
+plugs both into ``inference.backends.base``, which may not import this layer.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import asyncio
 import queue
 from collections.abc import AsyncIterator, Iterator
 
+from conversations.engine.runtime import runtime
 from conversations.engine.watch import watch_run
+from inference.backends.base import install_conversation_runner
 
 CHUNK_WAIT_SECONDS = 600.0
 _END = object()
@@ -19,30 +23,17 @@ _END = object()
 
 async def aprocess_conversation(inference=None, *, thread_id: str, message_id: str, run_id: str,
                                 assistant_id: str, user_message: str) -> AsyncIterator[str]:
-    from conversations.engine.runtime import runtime
-
-    runtime.submit(run_id)  # a no-op when it is already executing
-    streamed: set[str] = set()  # messages whose deltas we saw
-    async for _, name, data in watch_run(run_id):
-        if name == "thread.message.delta":
-            streamed.add(data["id"])
-            for part in data["delta"].get("content", []):
-                text = part.get("text", {}).get("value")
-                if text:
-                    yield text
-        elif name in ("thread.message.completed", "thread.message.incomplete") and data["id"] not in streamed:
-            # Replayed from stored state (the run ended before we watched, or elsewhere):
-            # no deltas come for this message, so its whole text is the chunk.
-            text = "".join(p.get("text", {}).get("value", "") for p in data.get("content") or []
-                           if p.get("type") == "text")
-            if text:
-                yield text
+    """The text chunks of ``run_id``'s reply, from ``inference`` (a backend) if given."""
+    runtime.submit(run_id, inference)  # when it already executes: uses ``inference`` if not too late
+    async for event in watch_run(run_id):
+        text = event.text()
+        if text:
+            yield text
 
 
 def process_conversation(inference=None, *, thread_id: str, message_id: str, run_id: str, assistant_id: str,
                          user_message: str) -> Iterator[str]:
-    from conversations.engine.runtime import runtime
-
+    """The sync twin of ``aprocess_conversation`` (the engine's loop does the work)."""
     chunks: queue.Queue = queue.Queue()
 
     async def pump() -> None:
@@ -65,3 +56,8 @@ def process_conversation(inference=None, *, thread_id: str, message_id: str, run
         future.result(timeout=5)
     finally:
         future.cancel()
+
+
+def install() -> None:
+    """Make ``InferenceBackend.process_conversation`` run on this engine."""
+    install_conversation_runner(process=process_conversation, aprocess=aprocess_conversation)

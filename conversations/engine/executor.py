@@ -29,6 +29,8 @@ from conversations.presenters import (
 from kernel import metrics
 from kernel.ids import new_call_id, new_step_id
 from inference.events import Finish, StreamError, TextDelta, ToolCallDelta, Usage
+from inference.factory import InferenceFactory
+from inference.routing import resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +63,13 @@ class Turn:
 
 
 class RunExecutor:
-    def __init__(self, run_id: str, stream: RunStream, *, owner: str):
+    def __init__(self, run_id: str, stream: RunStream, *, owner: str, backend=None):
         self.run_id = run_id
         self.stream = stream
         self.owner = owner
+        self.backend = backend  # None: the backend the run's model routes to
+        self.backend_chosen = False
+        self.started = False
         self.run: Run | None = None
         self.turn: Turn | None = None
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
@@ -93,8 +98,32 @@ class RunExecutor:
     def emit_run(self, name: str) -> None:
         self.emit(name, run_object(self.run))
 
+    # -- control (the runtime calls these on the loop) -----------------------------------
+    def request_stop(self, reason: str) -> bool:
+        """Note a stop request; True if it is the first. The status was stored by whoever asked
+        (a cancel is ``cancelling`` already); the executor only announces it."""
+        if self.stop_reason is not None:
+            return False
+        self.stop_reason = reason
+        if reason == "cancelled" and self.run is not None:
+            self.emit("thread.run.cancelling", dict(run_object(self.run), status="cancelling"))
+        return True
+
+    def prefer_backend(self, backend) -> None:
+        """Answer from ``backend``, if the first model turn has not chosen one yet."""
+        if self.backend_chosen:
+            if backend is not self.backend:
+                log.warning("run %s already streams from another backend; %s was asked too late",
+                            self.run_id, getattr(backend, "inference_type", backend))
+            return
+        self.backend = backend
+
     # -- entry point ----------------------------------------------------------------------
     async def execute(self) -> None:
+        self.started = True
+        if self.stop_reason is not None:
+            await self._stop(self.stop_reason)  # asked to stop before it started
+            return
         try:
             await self._execute()
         except asyncio.CancelledError:
@@ -140,13 +169,7 @@ class RunExecutor:
         self.started_at = time.perf_counter()
         self.emit_run("thread.run.in_progress")
 
-        from inference.factory import backend_for_model
-
-        try:
-            backend, backend_model = backend_for_model(self.run.model)
-        except ValueError as exc:
-            raise RunFailed(f"Cannot route model '{self.run.model}': {exc}", "invalid_prompt") from exc
-        available = getattr(backend, "available_functions", None) or {}
+        backend, backend_model = self._choose_backend()
 
         while True:
             # Checked before each model turn after a tool round, so a run continued after the
@@ -162,7 +185,7 @@ class RunExecutor:
             turn = await self._model_turn(backend, request)
             if turn.calls:
                 self.run.tool_rounds += 1  # before a pause too: require_action stores the count
-                paused = await self._tool_calls(turn, available)
+                paused = await self._tool_calls(turn)
                 if paused:
                     return
                 continue
@@ -171,6 +194,17 @@ class RunExecutor:
             else:
                 await self._finish("completed")
             return
+
+    def _choose_backend(self):
+        """(backend, model name to send it): the one asked for, else where the run's model routes."""
+        try:
+            inference_type, name = resolve_model(self.run.model)
+            if self.backend is None:
+                self.backend = InferenceFactory.get_inference(inference_type)
+        except ValueError as exc:
+            raise RunFailed(f"Cannot route model '{self.run.model}': {exc}", "invalid_prompt") from exc
+        self.backend_chosen = True
+        return self.backend, name
 
     # -- one model turn ----------------------------------------------------------------
     async def _model_turn(self, backend, request) -> Turn:
@@ -291,21 +325,20 @@ class RunExecutor:
                 turn.step_id, index, {"type": "function", "function": {"arguments": event.arguments}}))
 
     # -- tools -----------------------------------------------------------------------
-    async def _tool_calls(self, turn: Turn, available: dict) -> bool:
+    async def _tool_calls(self, turn: Turn) -> bool:
         """Record and run the turn's tool calls. True when the run paused for the client."""
         specs = []
         for position, index in enumerate(sorted(turn.calls)):
             call = turn.calls[index]
             name = call["name"] or "unknown"
-            tool_type, client_side = classify_call(name, self.run.tools, available)
+            tool_type, client_side = classify_call(name, self.run.tools)
             specs.append({"id": call["id"], "name": name, "arguments": "".join(call["fragments"]) or "{}",
                           "tool_type": tool_type, "client_side": client_side, "position": position})
         actions = await db(store.create_actions, self.run, turn.step_id, specs)
         server = [a for a in actions if not a.client_side]
         if server:
             tools_started = time.perf_counter()
-            await asyncio.gather(*(execute_action(a, run_tools=self.run.tools, available_functions=available)
-                                   for a in server))
+            await asyncio.gather(*(execute_action(a, run_tools=self.run.tools) for a in server))
             self.waited += time.perf_counter() - tools_started
             await db(store.finish_actions, server)
             for position, action in enumerate(actions):
@@ -337,11 +370,10 @@ class RunExecutor:
         self.usage["completion_tokens"] += completion
         self.usage["total_tokens"] = self.usage["prompt_tokens"] + self.usage["completion_tokens"]
 
-    async def _finish(self, status: str, *, incomplete: dict | None = None, last_error: dict | None = None,
-                      from_statuses=("in_progress", "cancelling")) -> None:
+    async def _finish(self, status: str, *, incomplete: dict | None = None, last_error: dict | None = None) -> None:
         self.finishing = True  # the lease check must not mistake our own ending for someone else's
         run = await db(store.finish_run, self.run_id, status, usage=self.usage, event_seq=self.stream.last_seq + 1,
-                       last_error=last_error, incomplete_details=incomplete, from_statuses=from_statuses)
+                       last_error=last_error, incomplete_details=incomplete)
         if run is None:
             # Someone else (a cancel, the sweeper) ended it first: publish what is stored.
             current = await db(store.load_run, self.run_id)
@@ -364,9 +396,7 @@ class RunExecutor:
             if self.run is None:
                 self.run = await db(store.load_run, self.run_id)
             await self._close_open_message("run_failed")
-            await db(_expire_pending_actions, self.run_id, "run failed")
-            await self._finish("failed", last_error={"code": code, "message": message},
-                               from_statuses=("queued", "in_progress", "cancelling"))
+            await self._finish("failed", last_error={"code": code, "message": message})
         except Exception:  # noqa: BLE001
             log.exception("could not record the failure of run %s; the sweeper will end it", self.run_id)
 
@@ -382,8 +412,7 @@ class RunExecutor:
         if self.run is None:
             self.run = await db(store.load_run, self.run_id)
         await self._close_open_message("run_cancelled" if reason == "cancelled" else "run_expired")
-        await db(_expire_pending_actions, self.run_id, f"run {reason}")
-        await self._finish(reason, from_statuses=("queued", "in_progress", "cancelling", "requires_action"))
+        await self._finish(reason)
 
 
 def _last_tool_step(run: Run) -> dict | None:
@@ -392,7 +421,3 @@ def _last_tool_step(run: Run) -> dict | None:
         return None
     return tool_step_object(run, last.step_id, list(Action.objects.filter(run=run, step_id=last.step_id).order_by("index")))
 
-
-def _expire_pending_actions(run_id: str, why: str) -> None:
-    Action.objects.filter(run_id=run_id, status=Action.Status.PENDING).update(
-        status=Action.Status.EXPIRED, error=why, completed_at=timezone.now())

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
 
 from channels.layers import channel_layers, get_channel_layer
 
 from conversations.engine.events import Event
-
-if TYPE_CHECKING:
-    from conversations.engine.runtime import Runtime
-    from conversations.engine.stream import RunStream
+from conversations.engine.stream import RunStream
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +106,7 @@ class Fanout:
                 log.warning("could not publish events of %s", self.stream.run_id, exc_info=True)
 
 
-def attach_fanout(runtime: "Runtime", stream: "RunStream") -> None:
+def attach_fanout(stream: "RunStream", loop: asyncio.AbstractEventLoop) -> None:
     """Give a new local stream its channel-layer hook (inactive until a remote subscribes)."""
 
     def on_append(event: Event) -> None:
@@ -120,7 +117,7 @@ def attach_fanout(runtime: "Runtime", stream: "RunStream") -> None:
                 fanout.flush()
         if event[1] in THREAD_NOTICE_EVENTS:
             data = event[2]
-            runtime.loop.create_task(_thread_notice(data.get("thread_id", ""), stream.run_id, data.get("status", ""),
+            loop.create_task(_thread_notice(data.get("thread_id", ""), stream.run_id, data.get("status", ""),
                                                     event[0]))
 
     stream.on_append = on_append
@@ -138,16 +135,21 @@ async def _thread_notice(thread_id: str, run_id: str, status: str, seq: int) -> 
         log.debug("thread notice for %s not sent", run_id, exc_info=True)
 
 
-def _activate_fanout(runtime: "Runtime", stream: "RunStream") -> None:
+def _activate_fanout(stream: "RunStream", loop: asyncio.AbstractEventLoop) -> None:
     if getattr(stream, "fanout", None) is None:
-        stream.fanout = Fanout(stream, runtime.loop)
+        stream.fanout = Fanout(stream, loop)
 
 
 class ControlListener:
-    """Receives stop and subscribe requests addressed to runs this process executes."""
+    """Receives stop and subscribe requests addressed to runs this process executes.
 
-    def __init__(self, runtime: "Runtime"):
-        self.runtime = runtime
+    The runtime hands it what it needs (it imports nothing of the runtime): ``stop(run_id,
+    reason)``, ``local_stream(run_id)``, ``local_ids()`` and the loop.
+    """
+
+    def __init__(self, *, stop: Callable[[str, str], object], local_stream: Callable[[str], RunStream | None],
+                 local_ids: Callable[[], Iterable[str]], loop: asyncio.AbstractEventLoop):
+        self.stop, self.local_stream, self.local_ids, self.loop = stop, local_stream, local_ids, loop
         self.channel: str | None = None
 
     async def listen(self) -> None:
@@ -156,7 +158,7 @@ class ControlListener:
         # one BZPOPMIN on "specific.<process>!" under one lock; a channel with its own prefix
         # would wait for that lock (up to brpop_timeout) before each message.
         self.channel = await layer.new_channel()
-        for run_id in list(self.runtime.executors):
+        for run_id in list(self.local_ids()):
             await layer.group_add(control_group(run_id), self.channel)
         while True:
             try:
@@ -172,23 +174,22 @@ class ControlListener:
     def handle(self, message: dict) -> None:
         kind, run_id = message.get("type"), message.get("run_id", "")
         if kind == "engine.stop":
-            self.runtime._stop(run_id, message.get("reason", "cancelled"))
+            self.stop(run_id, message.get("reason", "cancelled"))
         elif kind == "engine.subscribe":
-            stream = self.runtime.local_stream(run_id)
+            stream = self.local_stream(run_id)
             if stream is None:
                 return
             events = [list(e) for e in stream.since(int(message.get("after_seq", 0)))]
             reply = {"type": "run.events", "run_id": run_id, "events": events, "closed": stream.closed,
                      "snapshot": True}
             if stream.closed:
-                self.runtime.loop.create_task(get_channel_layer().send(message["reply"], reply))
+                self.loop.create_task(get_channel_layer().send(message["reply"], reply))
                 return
-            _activate_fanout(self.runtime, stream)
+            _activate_fanout(stream, self.loop)
             stream.fanout.reply(message["reply"], reply)
 
 
-async def join_control(runtime: "Runtime", run_id: str) -> None:
-    control = runtime.control
+async def join_control(control: ControlListener | None, run_id: str) -> None:
     if control is not None and control.channel:
         try:
             await get_channel_layer().group_add(control_group(run_id), control.channel)
@@ -196,8 +197,7 @@ async def join_control(runtime: "Runtime", run_id: str) -> None:
             log.warning("could not join control group of %s", run_id, exc_info=True)
 
 
-async def leave_control(runtime: "Runtime", run_id: str) -> None:
-    control = runtime.control
+async def leave_control(control: ControlListener | None, run_id: str) -> None:
     if control is not None and control.channel:
         try:
             await get_channel_layer().group_discard(control_group(run_id), control.channel)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import os
 import secrets
@@ -17,11 +18,12 @@ import socket
 import threading
 
 from django.conf import settings
+from django.utils import timezone
 
 from conversations.engine import remote, sweeper
 from conversations.engine.db import close_pool, db
 from conversations.engine.executor import RunExecutor
-from conversations.engine.store import renew_leases
+from conversations.engine.store import renew_leases, status_of
 from conversations.engine.stream import RunStream
 from kernel import metrics
 
@@ -58,10 +60,14 @@ class Runtime:
         loop.call_soon_threadsafe(self._start_background)
 
     def _start_background(self) -> None:
-        self.control = remote.ControlListener(self)
+        self.control = remote.ControlListener(stop=self._stop, local_stream=self.local_stream,
+                                              local_ids=lambda: list(self.executors), loop=self.loop)
+        from files.sweeper import sweep_forever as sweep_files  # expired files and orphaned bytes
+
         self.background = [
             self.loop.create_task(self._lease_loop(), name="entities-leases"),
-            self.loop.create_task(sweeper.sweep_forever(self), name="entities-sweeper"),
+            self.loop.create_task(self._sweep_loop(), name="entities-sweeper"),
+            self.loop.create_task(sweep_files(), name="entities-files-sweeper"),
             self.loop.create_task(self.control.listen(), name="entities-control"),
         ]
 
@@ -106,7 +112,7 @@ class Runtime:
         stream = self.streams.get(run_id)
         if stream is None:
             stream = self.streams[run_id] = RunStream(run_id, thread_id)
-            remote.attach_fanout(self, stream)
+            remote.attach_fanout(stream, self.loop)
             if len(self.streams) > MAX_RETAINED_STREAMS:
                 self._evict()
         return stream
@@ -117,32 +123,45 @@ class Runtime:
     def is_local(self, run_id: str) -> bool:
         return run_id in self.executors
 
-    def submit(self, run_id: str) -> None:
-        """A run was queued (thread-safe): execute it in this process."""
-        self.call(self._start, run_id)
+    def submit(self, run_id: str, backend=None) -> None:
+        """A run was queued (thread-safe): execute it in this process.
 
-    def _start(self, run_id: str) -> None:
-        if run_id in self.executors:
+        ``backend`` (an inference backend) answers instead of the one the run's model routes
+        to: the seed's ``get_inference(type).process_conversation(...)`` asks for it.
+        """
+        self.call(self._start, run_id, backend)
+
+    def _start(self, run_id: str, backend=None) -> None:
+        entry = self.executors.get(run_id)
+        if entry is not None:
+            if backend is not None:
+                entry[1].prefer_backend(backend)
             return
         stream = self.stream_for(run_id)
         stream.reopen()
-        executor = RunExecutor(run_id, stream, owner=self.owner)
+        executor = RunExecutor(run_id, stream, owner=self.owner, backend=backend)
         task = self.loop.create_task(self._run(executor), name=f"run-{run_id}", context=contextvars.Context())
-        metrics.ACTIVE_RUNS.inc()
-        task.add_done_callback(lambda _t: metrics.ACTIVE_RUNS.dec())
         self.executors[run_id] = (task, executor)
+        metrics.ACTIVE_RUNS.inc()
+        # The clean-up is the task's done callback, not a ``finally`` in its coroutine: a task
+        # cancelled before its first step never runs its coroutine, but always calls back.
+        task.add_done_callback(functools.partial(self._ended, run_id, executor))
 
     async def _run(self, executor: RunExecutor) -> None:
-        run_id = executor.run_id
-        await remote.join_control(self, run_id)
-        try:
-            await executor.execute()
-        finally:
-            self.executors.pop(run_id, None)
-            executor.stream.close()
-            await remote.leave_control(self, run_id)
-            if self.loop is not None:
-                self.loop.call_later(STREAM_RETENTION_SECONDS, self._forget, run_id, executor.stream)
+        await remote.join_control(self.control, executor.run_id)
+        await executor.execute()
+
+    def _ended(self, run_id: str, executor: RunExecutor, task: asyncio.Task) -> None:
+        metrics.ACTIVE_RUNS.dec()
+        entry = self.executors.get(run_id)
+        if entry is not None and entry[0] is task:
+            del self.executors[run_id]
+        executor.stream.close()
+        loop = task.get_loop()
+        if loop.is_closed():
+            return
+        loop.create_task(remote.leave_control(self.control, run_id))
+        loop.call_later(STREAM_RETENTION_SECONDS, self._forget, run_id, executor.stream)
 
     def _forget(self, run_id: str, stream: RunStream) -> None:
         if self.streams.get(run_id) is stream and stream.closed and run_id not in self.executors:
@@ -162,11 +181,9 @@ class Runtime:
             self.loop.create_task(remote.send_stop(run_id, reason))
             return False
         task, executor = entry
-        if executor.stop_reason is None:
-            executor.stop_reason = reason
-            if reason == "cancelled" and executor.run is not None:
-                executor.run.status = "cancelling"
-                executor.emit_run("thread.run.cancelling")
+        # An executor that has not started yet sees the request when it starts; cancelling
+        # its task now could end it before its first step, with nothing stored.
+        if executor.request_stop(reason) and executor.started:
             task.cancel()
         return True
 
@@ -187,13 +204,33 @@ class Runtime:
                 entry = self.executors.get(run_id)
                 # A run still being claimed is 'queued' in the database; leave it be.
                 if entry and entry[1].run is not None and entry[1].run.status == "in_progress":
-                    from conversations.engine.store import status_of
-
                     status = await db(status_of, run_id)
                     if status in ("cancelling", "cancelled"):
                         self._stop(run_id, "cancelled")
                     elif status in ("expired", "failed", "completed", "incomplete", None) and not entry[1].finishing:
                         self._stop(run_id, "ended_elsewhere")
+
+    async def _sweep_loop(self) -> None:
+        """Every ENTITIES_SWEEP_INTERVAL_SECONDS: end abandoned runs, adopt queued ones, stop
+        local runs past their expiry."""
+        interval = settings.ENTITIES_SWEEP_INTERVAL_SECONDS
+        while True:
+            try:
+                result = await db(sweeper.sweep_once, local_ids=set(self.executors), owner=self.owner)
+                for run_id in result["adopt"]:
+                    self._start(run_id)
+                if any(result[k] for k in ("failed", "cancelled", "expired")):
+                    log.warning("sweeper ended runs: %s", {k: v for k, v in result.items() if v and k != "adopt"})
+                now = timezone.now()
+                for run_id, (_, executor) in list(self.executors.items()):
+                    run = executor.run
+                    if run is not None and run.expires_at is not None and run.expires_at < now:
+                        self._stop(run_id, "expired")
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the database may be away for a moment
+                log.warning("sweep failed", exc_info=True)
+            await asyncio.sleep(interval)
 
     async def shutdown(self, timeout: float = 5.0) -> None:
         """Stop background work (tests, server shutdown); running runs are left to their leases."""

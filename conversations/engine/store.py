@@ -10,36 +10,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import DateTimeField, F, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run, Thread
-from conversations.services.content import text_part
-
-CLAIMABLE = ("queued",)
+from conversations.engine import state
+from conversations.engine.state import INCOMPLETE_REASON, close_open_messages
+from conversations.models import Action, Message, Run, text_part
 
 
 def claim_run(run_id: str, *, owner: str, lease_seconds: float) -> Run | None:
     """Take ownership of a queued run and move it to in_progress; None if someone else did."""
-    now = timezone.now()
-    # One statement: a continued run (after requires_action) keeps its first started_at.
-    updated = Run.objects.filter(pk=run_id, status__in=CLAIMABLE).update(
-        status=Run.Status.IN_PROGRESS, lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds),
-        started_at=Coalesce(F("started_at"), Value(now, output_field=DateTimeField())),
-    )
-    if not updated:
-        return None
-    return Run.objects.select_related("thread").get(pk=run_id)
+    return state.claim(run_id, owner=owner, lease_seconds=lease_seconds)
 
 
 def load_run(run_id: str) -> Run | None:
     return Run.objects.filter(pk=run_id).first()
-
-
-# Why a message left open by a run's ending is incomplete (a completed run closed its own).
-_INCOMPLETE_REASON = {"cancelled": "run_cancelled", "failed": "run_failed", "expired": "run_expired",
-                      "incomplete": "max_tokens"}
 
 
 def create_assistant_message(run: Run) -> Message:
@@ -51,18 +35,11 @@ def create_assistant_message(run: Run) -> Message:
         owner_id=run.owner_id, thread_id=run.thread_id, role=Message.Role.ASSISTANT, content=[],
         status=Message.Status.IN_PROGRESS, assistant_id=run.assistant_id, run=run, created_at=now,
     )
-    ended = Run.objects.filter(pk=run.pk).exclude(status__in=ACTIVE_RUN_STATUSES).values_list(
-        "status", flat=True).first()
-    if ended in _INCOMPLETE_REASON:
-        close_open_messages(run.pk, _INCOMPLETE_REASON[ended], now)
+    ended = state.ended_status(run.pk)
+    if ended in INCOMPLETE_REASON:
+        close_open_messages(run.pk, INCOMPLETE_REASON[ended], now)
         message.refresh_from_db()
     return message
-
-
-def close_open_messages(run_id: str, reason: str, now) -> None:
-    """Mark the run's messages still in progress incomplete (the run is ending or has ended)."""
-    Message.objects.filter(run_id=run_id, status=Message.Status.IN_PROGRESS).update(
-        status=Message.Status.INCOMPLETE, incomplete_at=now, incomplete_details={"reason": reason})
 
 
 def finish_message(message: Message, text: str, *, incomplete_reason: str | None = None) -> Message:
@@ -116,34 +93,15 @@ def require_action(run: Run, calls: list[Action], usage: dict, event_seq: int) -
             ]
         },
     }
-    updated = Run.objects.filter(pk=run.pk, status=Run.Status.IN_PROGRESS).update(
-        status=Run.Status.REQUIRES_ACTION, required_action=required, usage=usage, lease_owner="",
-        lease_expires_at=None, tool_rounds=run.tool_rounds, event_seq=event_seq,
-    )
-    if not updated:
-        return None
-    return Run.objects.get(pk=run.pk)
+    return state.pause_for_outputs(run.pk, required_action=required, usage=usage, tool_rounds=run.tool_rounds,
+                                   event_seq=event_seq)
 
 
 def finish_run(run_id: str, status: str, *, usage: dict | None, event_seq: int, last_error: dict | None = None,
-               incomplete_details: dict | None = None, from_statuses=("in_progress", "cancelling", "queued")) -> Run | None:
-    """Move a run to a terminal status (if it is still in one of ``from_statuses``)."""
-    now = timezone.now()
-    fields = {
-        "status": status, "usage": usage, "lease_owner": "", "lease_expires_at": None, "required_action": None,
-        "event_seq": event_seq, "last_error": last_error, "incomplete_details": incomplete_details,
-    }
-    stamp = {"completed": "completed_at", "incomplete": "completed_at", "failed": "failed_at",
-             "cancelled": "cancelled_at", "expired": None}.get(status)
-    if stamp:
-        fields[stamp] = now
-    with transaction.atomic():
-        updated = Run.objects.filter(pk=run_id, status__in=from_statuses).update(**fields)
-        if updated and status in _INCOMPLETE_REASON:
-            # A message the executor lost track of (its await was cancelled mid-create) is closed with the run.
-            close_open_messages(run_id, _INCOMPLETE_REASON[status], now)
-    Thread.objects.filter(runs__pk=run_id).update(updated_at=now)
-    return Run.objects.filter(pk=run_id).first() if updated else None
+               incomplete_details: dict | None = None) -> Run | None:
+    """End a run the executor owns (``state.end_run``); None if someone else ended it first."""
+    return state.end_run(run_id, status, usage=usage, event_seq=event_seq, last_error=last_error,
+                         incomplete_details=incomplete_details)
 
 
 def renew_leases(run_ids: list[str], *, owner: str, lease_seconds: float) -> set[str]:

@@ -1,111 +1,55 @@
 """Ending runs nobody will finish: owner died (lease expired), or time ran out.
 
-Every process sweeps; conditional updates make sure each run is ended once. The seed's
+Every process sweeps (the runtime calls ``sweep_once`` every ENTITIES_SWEEP_INTERVAL_SECONDS);
+the state machine's conditional updates make sure each run is ended once. The seed's
 background check of pending actions lives on here: pending actions of a run past its
-``expires_at`` are expired with it.
+``expires_at`` are expired with it (``state.end_run`` does that for every ending).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from conversations.engine.db import db
-from conversations.engine.store import close_open_messages
-from conversations.models import Action, Run
-
-if TYPE_CHECKING:
-    from conversations.engine.runtime import Runtime
-
-log = logging.getLogger(__name__)
+from conversations.engine import state
+from conversations.models import Run
 
 OWNER_LOST_ERROR = (
     "The server process running this run stopped before it finished (its lease expired). "
-    "The reply it was writing was not saved (text is stored when a message ends); start a new run to continue."
+    "The text it had streamed up to its last checkpoint was kept in the message; start a new run to continue."
 )
 QUEUED_GRACE_SECONDS = 5.0
+ADOPT_BATCH = 50
+
+
+def _lease_gone(now) -> Q:
+    return Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
 
 
 def sweep_once(*, local_ids: set[str], owner: str) -> dict:
-    """One pass; returns what it did (counts and the runs it wants this process to execute)."""
+    """One pass; returns what it did (the runs it ended, and those it wants this process to execute)."""
     now = timezone.now()
     done = {"failed": [], "cancelled": [], "expired": [], "adopt": []}
-    orphaned = Run.objects.filter(status__in=("in_progress", "cancelling")).filter(
-        Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)).exclude(pk__in=local_ids)
+    orphaned = Run.objects.filter(status__in=("in_progress", "cancelling")).filter(_lease_gone(now)).exclude(
+        pk__in=local_ids)
     for run in orphaned.only("id", "status"):
         if run.status == Run.Status.CANCELLING:
-            with transaction.atomic():
-                ok = Run.objects.filter(pk=run.pk, status="cancelling").update(
-                    status="cancelled", cancelled_at=now, lease_owner="", lease_expires_at=None)
-                if ok:
-                    _close_messages(run.pk, "run_cancelled", now)
-            if ok:
-                done["cancelled"].append(run.pk)
+            ended = state.end_run(run.pk, "cancelled", only_from={"cancelling"}, where=_lease_gone(now))
         else:
-            with transaction.atomic():
-                ok = Run.objects.filter(pk=run.pk, status="in_progress").filter(
-                    Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)).update(
-                    status="failed", failed_at=now, lease_owner="", lease_expires_at=None,
-                    last_error={"code": "server_error", "message": OWNER_LOST_ERROR})
-                if ok:
-                    _close_messages(run.pk, "run_failed", now)
-            if ok:
-                done["failed"].append(run.pk)
-        Action.objects.filter(run_id=run.pk, status="pending").update(status="expired", completed_at=now,
-                                                                      error="run ended by the sweeper")
-    expired = Run.objects.filter(expires_at__lt=now, status__in=("queued", "requires_action", "in_progress")).exclude(
+            ended = state.end_run(run.pk, "failed", only_from={"in_progress"}, where=_lease_gone(now),
+                                  last_error={"code": "server_error", "message": OWNER_LOST_ERROR})
+        if ended is not None:
+            done[ended.status].append(run.pk)
+    expired = Run.objects.filter(expires_at__lt=now, status__in=("queued", "requires_action")).exclude(
         pk__in=local_ids)
     for run_id in expired.values_list("pk", flat=True):
-        with transaction.atomic():
-            ok = Run.objects.filter(pk=run_id, status__in=("queued", "requires_action")).update(
-                status="expired", required_action=None, lease_owner="", lease_expires_at=None)
-            if ok:
-                Action.objects.filter(run_id=run_id, status="pending").update(status="expired", completed_at=now,
-                                                                              error="run expired")
-                _close_messages(run_id, "run_expired", now)
-        if ok:
+        if state.end_run(run_id, "expired", only_from={"queued", "requires_action"}) is not None:
             done["expired"].append(run_id)
     stale = now - timedelta(seconds=QUEUED_GRACE_SECONDS)
     # Queued runs carry a short lease from the process that queued them; past it, anyone adopts.
     adopt = Run.objects.filter(status="queued", lease_owner="").filter(
         Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True, created_at__lt=stale)).exclude(pk__in=local_ids)
-    done["adopt"] = list(adopt.values_list("pk", flat=True)[:50])
+    done["adopt"] = list(adopt.values_list("pk", flat=True)[:ADOPT_BATCH])
     return done
-
-
-ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-
-
-def _close_messages(run_id: str, reason: str, now) -> None:
-    # A terminal run always has usage; what a dead owner counted in memory is gone.
-    Run.objects.filter(pk=run_id, usage__isnull=True).update(usage=ZERO_USAGE)
-    close_open_messages(run_id, reason, now)
-
-
-async def sweep_forever(runtime: "Runtime") -> None:
-    interval = settings.ENTITIES_SWEEP_INTERVAL_SECONDS
-    while True:
-        try:
-            result = await db(sweep_once, local_ids=set(runtime.executors), owner=runtime.owner)
-            for run_id in result["adopt"]:
-                runtime.submit(run_id)
-            if any(result[k] for k in ("failed", "cancelled", "expired")):
-                log.warning("sweeper ended runs: %s", {k: v for k, v in result.items() if v and k != "adopt"})
-            # Local runs past their expiry are stopped by their executor.
-            now = timezone.now()
-            for run_id, (_, executor) in list(runtime.executors.items()):
-                run = executor.run
-                if run is not None and run.expires_at is not None and run.expires_at < now:
-                    runtime._stop(run_id, "expired")
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - the database may be away for a moment
-            log.warning("sweep failed", exc_info=True)
-        await asyncio.sleep(interval)

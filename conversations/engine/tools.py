@@ -23,7 +23,7 @@ def code_interpreter_enabled(run_tools: list[dict]) -> bool:
     return any(t.get("type") == CODE_INTERPRETER for t in run_tools or [])
 
 
-def classify_call(name: str, run_tools: list[dict], available_functions: dict) -> tuple[str, bool]:
+def classify_call(name: str, run_tools: list[dict], available_functions: dict | None = None) -> tuple[str, bool]:
     """(tool_type, client_side) for a call the model made.
 
     code_interpreter runs in the sandbox; a declared function that is registered (or in
@@ -51,7 +51,7 @@ def code_from_arguments(arguments: str) -> str:
     return str(parsed)
 
 
-async def execute_action(action: Action, *, run_tools: list[dict], available_functions: dict) -> Action:
+async def execute_action(action: Action, *, run_tools: list[dict], available_functions: dict | None = None) -> Action:
     """Run one server-side action; fill status, output (for the model) and outputs."""
     try:
         if action.tool_type == Action.ToolType.CODE_INTERPRETER:

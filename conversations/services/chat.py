@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from assistants.models import Assistant
-from conversations.models import Message, Run, Thread
+from conversations.models import ACTIVE_RUN_STATUSES, Message, Run, Thread
 from conversations.services.content import content_from_text
 from conversations.services.messages import message_create
 from conversations.services.runs import run_create
@@ -32,7 +32,7 @@ def chat_regenerate(*, thread: Thread, assistant: Assistant, model: str | None =
         last_user = Message.objects.filter(thread=thread, role="user").order_by("-created_at", "-id").first()
         if last_user is None:
             raise RunStateConflict("There is no user message to answer.", param="thread_id")
-        if Run.objects.filter(thread=thread, status__in=("queued", "in_progress", "requires_action", "cancelling")).exists():
+        if Run.objects.filter(thread=thread, status__in=ACTIVE_RUN_STATUSES).exists():
             raise RunStateConflict("A run is still active on this thread; stop it first.", param="thread_id")
         Message.objects.filter(thread=thread, role="assistant", created_at__gt=last_user.created_at).delete()
         return run_create(thread=thread, assistant=assistant, options={"model": model} if model else {})

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
-def text_part(value: str) -> dict:
-    return {"type": "text", "text": {"value": value, "annotations": []}}
+from conversations.models import text_part  # noqa: F401 - the stored shape lives with the model
 
 
 def content_from_text(value: str) -> list[dict]:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assistants.models import Assistant
+from conversations.engine import state
 from conversations.engine.hooks import run_cancel_requested, run_queued
 from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run, Thread
 from conversations.services.threads import thread_create
@@ -132,20 +133,17 @@ def run_update(*, run: Run, metadata: dict | None) -> Run:
 def run_cancel(*, run: Run) -> Run:
     """Ask a run to stop. Runs waiting (queued, requires_action) stop at once; a running
     one goes to ``cancelling`` and the engine that owns it finishes the job."""
-    now = timezone.now()
     with transaction.atomic():
         current = Run.objects.select_for_update().get(pk=run.pk)
-        if current.is_terminal or current.status == Run.Status.CANCELLING:
+        if current.status == Run.Status.REQUIRES_ACTION:
+            # Nobody executes a paused run: it ends here, pending tool calls with it.
+            ended = state.end_run(current.pk, Run.Status.CANCELLED, only_from={Run.Status.REQUIRES_ACTION})
+        else:
+            ended = current if state.request_cancel(current.pk) else None
+        if ended is None:
             raise RunStateConflict(f"Cannot cancel run with status '{current.status}'.", param="run_id",
                                    code="run_not_cancellable")
-        if current.status == Run.Status.REQUIRES_ACTION:
-            current.status, current.cancelled_at, current.required_action = Run.Status.CANCELLED, now, None
-            current.save(update_fields=["status", "cancelled_at", "required_action"])
-            Action.objects.filter(run=current, status=Action.Status.PENDING).update(
-                status=Action.Status.EXPIRED, completed_at=now, error="run cancelled")
-        else:
-            current.status = Run.Status.CANCELLING
-            current.save(update_fields=["status"])
+        current.refresh_from_db()
         transaction.on_commit(lambda: run_cancel_requested(run.id))
     return current
 
@@ -175,8 +173,7 @@ def run_submit_tool_outputs(*, run: Run, tool_outputs: list[dict]) -> Run:
             action = pending[item["tool_call_id"]]
             action.output, action.status, action.completed_at = item.get("output") or "", Action.Status.COMPLETED, now
             action.save(update_fields=["output", "status", "completed_at"])
-        current.status, current.required_action = Run.Status.QUEUED, None
-        current.lease_expires_at = now + timedelta(seconds=QUEUED_GRACE_SECONDS)
-        current.save(update_fields=["status", "required_action", "lease_expires_at"])
+        state.resume(current.pk, lease_seconds=QUEUED_GRACE_SECONDS)
+        current.refresh_from_db()
         transaction.on_commit(lambda: run_queued(run.id))
     return current

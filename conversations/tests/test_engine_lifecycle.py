@@ -132,7 +132,7 @@ def test_it_serves_the_seed_process_conversation_api(live_entities, alice, cloud
     assistant = make_assistant(alice.user, model="cloud/fake-model")
     run = run_create(thread=thread, assistant=assistant)
 
-    chunks = list(InferenceFactory.get_inference("local").process_conversation(
+    chunks = list(InferenceFactory.get_inference("cloud").process_conversation(
         thread_id=thread.id, message_id=message.id, run_id=run.id, assistant_id=assistant.id, user_message="Hi"))
 
     assert chunks == ["Hel", "lo", " seed"]
@@ -155,7 +155,28 @@ def test_it_gives_the_seed_api_the_whole_reply_of_a_run_that_already_finished(li
                what="run completed")
     runtime.streams.pop(run.id, None)  # as in another process, or after the event log was let go
 
-    chunks = list(InferenceFactory.get_inference("local").process_conversation(
+    chunks = list(InferenceFactory.get_inference("cloud").process_conversation(
         thread_id=thread.id, message_id=message.id, run_id=run.id, assistant_id=assistant.id, user_message="Hi"))
 
     assert "".join(chunks) == "Already done"
+
+
+def test_the_seed_api_answers_from_the_backend_it_was_asked_for(live_entities, alice, cloud, ollama):
+    from inference.factory import InferenceFactory
+    from testsupport.factories import make_assistant, make_message, make_run, make_thread
+
+    cloud.push(Reply(["from", " the", " cloud"]))
+    ollama.push(Reply(["from", " local"]))
+    thread = make_thread(alice.user)
+    message = make_message(thread, text="Hi")
+    assistant = make_assistant(alice.user, model="cloud/fake-model")
+    # Queued as the seed did it, not yet handed to the engine; the run's model names the cloud.
+    run = make_run(thread, assistant, status="queued", model="cloud/fake-model")
+
+    chunks = list(InferenceFactory.get_inference("local").process_conversation(
+        thread_id=thread.id, message_id=message.id, run_id=run.id, assistant_id=assistant.id, user_message="Hi"))
+
+    assert "".join(chunks) == "from local"
+    assert [r["model"] for r in ollama.requests] == ["fake-model"]  # the run's model, without its prefix
+    assert cloud.requests == []
+    assert Message.objects.get(run=run).text() == "from local"

@@ -37,13 +37,10 @@ class InferenceBackend(abc.ABC):
     about LIST_MODELS_TIMEOUT seconds. Entries look like {"id": "local/llama3.1",
     "object": "model", "created": 0, "owned_by": "local"}.
 
-    `available_functions` maps function names to server-side callables; the factory sets it.
+    Server-side functions live in one place, ``inference.registry``, not on backends.
     """
 
     inference_type: str = ""
-
-    def __init__(self) -> None:
-        self.available_functions: dict[str, Callable[..., Any]] = {}
 
     @abc.abstractmethod
     def stream(self, request: ChatRequest) -> AsyncIterator[InferenceEvent]:
@@ -81,28 +78,44 @@ class InferenceBackend(abc.ABC):
         """One /v1/models entry for `name`, with this backend's routing prefix."""
         return {"id": f"{self.inference_type}/{name}", "object": "model", "created": created, "owned_by": self.inference_type}
 
-    # The seed's API, kept for callers that still use it; the engine does the work.
+    # The seed's API, kept for callers that still use it. The engine that runs conversations
+    # lives above inference, so it installs itself here (``install_conversation_runner``).
     def process_conversation(
         self, thread_id: str, message_id: str, run_id: str, assistant_id: str, user_message: str
     ) -> Iterator[str]:
-        """Run one conversation turn, yielding text chunks (seed compatibility, sync)."""
-        from conversations.engine.compat import process_conversation
+        """Run one conversation turn on this backend, yielding text chunks (seed compatibility, sync).
 
-        return process_conversation(
-            self, thread_id=thread_id, message_id=message_id, run_id=run_id,
-            assistant_id=assistant_id, user_message=user_message,
-        )
+        This backend answers, whatever backend the run's model names; the model name sent is
+        the run's, without its routing prefix.
+        """
+        return _runner("process")(self, thread_id=thread_id, message_id=message_id, run_id=run_id,
+                                  assistant_id=assistant_id, user_message=user_message)
 
     def aprocess_conversation(
         self, thread_id: str, message_id: str, run_id: str, assistant_id: str, user_message: str
     ) -> AsyncIterator[str]:
         """The async twin of `process_conversation`."""
-        from conversations.engine.compat import aprocess_conversation
+        return _runner("aprocess")(self, thread_id=thread_id, message_id=message_id, run_id=run_id,
+                                   assistant_id=assistant_id, user_message=user_message)
 
-        return aprocess_conversation(
-            self, thread_id=thread_id, message_id=message_id, run_id=run_id,
-            assistant_id=assistant_id, user_message=user_message,
-        )
+
+ConversationRunner = Callable[..., Any]
+_runners: dict[str, ConversationRunner] = {}
+
+
+def install_conversation_runner(*, process: ConversationRunner, aprocess: ConversationRunner) -> None:
+    """Let `process_conversation` run on an engine: ``process(backend, **turn)`` yields text
+    chunks, ``aprocess(backend, **turn)`` async-yields them (the conversations app calls this
+    when Django starts)."""
+    _runners.update(process=process, aprocess=aprocess)
+
+
+def _runner(kind: str) -> ConversationRunner:
+    try:
+        return _runners[kind]
+    except KeyError:
+        raise RuntimeError("no conversation engine is installed: add 'conversations' to INSTALLED_APPS "
+                           "and call django.setup() first") from None
 
 
 def content_text(content: Any) -> str:

@@ -54,17 +54,20 @@ def test_it_names_the_known_types_for_an_unknown_one():
         InferenceFactory.get_inference("gpu")
 
 
-def test_it_merges_available_functions_into_the_cached_backend():
-    def one():
+def test_available_functions_go_to_the_one_registry_not_the_shared_backend():
+    from inference.registry import get_function
+
+    def factory_one():
         return 1
 
-    def two():
+    def factory_two():
         return 2
 
-    InferenceFactory.get_inference("demo", available_functions={"one": one})
-    backend = InferenceFactory.get_inference("demo", available_functions={"two": two})
+    InferenceFactory.get_inference("demo", available_functions={"factory_one": factory_one})
+    backend = InferenceFactory.get_inference("demo", available_functions={"factory_two": factory_two})
 
-    assert backend.available_functions == {"one": one, "two": two}
+    assert (get_function("factory_one").func, get_function("factory_two").func) == (factory_one, factory_two)
+    assert not hasattr(backend, "available_functions")
 
 
 def test_local_is_ollama_unless_an_openai_compatible_url_is_set():
