@@ -242,6 +242,8 @@ DEMO_TOKEN_DELAY = env_float("DEMO_TOKEN_DELAY", 0.02, minimum=0.0)
 INFERENCE_MAX_CONNECTIONS = env_int("INFERENCE_MAX_CONNECTIONS", 2000, minimum=1)
 
 ENTITIES_METRICS_TOKEN = env_str("ENTITIES_METRICS_TOKEN")
+# /healthz?backends=1 probes the backends at most this often (the answer is cached between).
+ENTITIES_HEALTH_PROBE_SECONDS = env_float("ENTITIES_HEALTH_PROBE_SECONDS", 10.0, minimum=0.0)
 
 # --- Run engine -------------------------------------------------------------------------
 ENTITIES_RUN_EXPIRES_SECONDS = env_int("ENTITIES_RUN_EXPIRES_SECONDS", 600, minimum=1)
