@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", ui_views.LoginView.as_view(), name="login"),
     path("logout/", ui_views.LogoutView.as_view(), name="logout"),
     path("ui/functions", ui_views.function_list, name="ui-functions"),
+    path("ui/threads/<str:thread_id>/history", ui_views.thread_history, name="ui-thread-history"),
 ]
 
 # Static files are the project's to serve (no whitenoise, no CDN), DEBUG or not — unless

@@ -19,7 +19,9 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_safe
 from django.views.static import serve
 
-from conversations.selectors import thread_get_for_user
+from conversations.presenters import message_object, run_object
+from conversations.selectors import run_step_objects, thread_chat_history, thread_get_for_user
+from kernel.api.errors import error_json_response
 from kernel.errors import NotFound
 from inference.registry import function_tool_definition, registered_functions
 
@@ -64,6 +66,7 @@ def chat_index(request: HttpRequest, thread_id: str | None = None) -> HttpRespon
         "threadId": thread_id,
         "apiBase": "/v1",
         "functionsUrl": "/ui/functions",
+        "historyUrl": "/ui/threads/",
         "wsPath": "/ws/threads/",
         "defaultInference": settings.ENTITIES_DEFAULT_INFERENCE,
         "defaultModel": settings.ENTITIES_DEFAULT_MODEL,
@@ -81,6 +84,37 @@ def function_list(request: HttpRequest) -> JsonResponse:
                                        "param": None, "code": "unauthenticated"}}, status=401)
     data = [function_tool_definition(spec) for spec in registered_functions()]
     return JsonResponse({"object": "list", "data": data})
+
+
+@require_GET
+def thread_history(request: HttpRequest, thread_id: str) -> JsonResponse:
+    """The chat page's snapshot of a thread (docs/ui.md): its transcript as the server orders it,
+    with each run's steps and whether a regenerate replaced it, in the /v1 object shapes."""
+    if not request.user.is_authenticated:
+        return error_json_response(401, "Sign in first.", code="unauthenticated")
+    try:
+        thread = thread_get_for_user(user=request.user, thread_id=thread_id)
+    except NotFound as exc:
+        return error_json_response(404, exc.message, code="not_found")
+    entries, has_more = thread_chat_history(thread=thread)
+    items = []
+    for entry in entries:
+        if entry["type"] == "user":
+            items.append({"type": "user", "message": message_object(entry["message"])})
+            continue
+        run = entry["run"]
+        items.append({
+            "type": "run",
+            "run": run_object(run) if run else None,
+            "messages": [message_object(message) for message in entry["messages"]],
+            # Tool cards come back from the steps; a run without tools has only message steps.
+            "steps": run_step_objects(run=run) if run and run.tools else [],
+            "replaced_by_run_id": entry["replaced_by_run_id"],
+            "superseded": entry["superseded"],
+        })
+    response = JsonResponse({"object": "chat.history", "thread_id": thread.id, "items": items, "has_more": has_more})
+    patch_cache_control(response, no_store=True)
+    return response
 
 
 @require_safe

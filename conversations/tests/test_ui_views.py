@@ -41,7 +41,7 @@ def test_it_renders_the_chat_page_for_a_signed_in_user(signed_in):
     config = json.loads(re.search(r'<script id="entities-config" type="application/json">(.*?)</script>', page).group(1))
     assert config == {
         "username": "alice", "threadId": None, "apiBase": "/v1", "functionsUrl": "/ui/functions",
-        "wsPath": "/ws/threads/", "defaultInference": "local", "defaultModel": "demo/echo",
+        "historyUrl": "/ui/threads/", "wsPath": "/ws/threads/", "defaultInference": "local", "defaultModel": "demo/echo",
     }
     assert "no-store" in response["Cache-Control"]
 

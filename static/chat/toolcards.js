@@ -1,0 +1,119 @@
+// Tool calls as cards, and the form that asks for client-side functions' outputs. Drawn from
+// a step part of the state (items.js); the transcript decides when (transcript.js).
+
+import { h, icon } from "./dom.js";
+import { codeView, prettyJson } from "./markdown.js";
+
+function outputLooksFailed(output) {
+  try {
+    const value = JSON.parse(output);
+    return value && typeof value === "object" && !Array.isArray(value) && "error" in value && Object.keys(value).length === 1;
+  } catch {
+    return false;
+  }
+}
+
+/** One tool-call step: a card per call. */
+export class ToolStepView {
+  constructor(id, ctx) {
+    this.id = id;
+    this.ctx = ctx;
+    this.part = null;
+    this.waiting = "";
+    this.el = h("div", { class: "tool-step", dataset: { stepId: id } });
+  }
+
+  /** Draw `part` ({calls, status}); `waiting` lists the call ids that need an output. */
+  update(part, waiting) {
+    const key = waiting.join(",");
+    if (part === this.part && key === this.waiting) return;
+    this.part = part;
+    this.waiting = key;
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.render();
+    });
+  }
+
+  render() {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    const waiting = new Set(this.waiting ? this.waiting.split(",") : []);
+    this.el.replaceChildren(...this.part.calls.filter(Boolean).map((call) => this.card(call, waiting)));
+    this.ctx.changed();
+  }
+
+  chip(call, waiting) {
+    const status = this.part.status;
+    const output = call.type === "code_interpreter" ? (call.code_interpreter.outputs.length ? "x" : null) : call.function.output;
+    if (call.id && waiting.has(call.id)) return ["waiting", "Needs your output"];
+    if (output != null && call.type === "function" && outputLooksFailed(output)) return ["failed", "Error"];
+    if (output != null || status === "completed") return ["done", "Done"];
+    if (status === "in_progress") return ["running", "Running…"];
+    return ["stopped", status === "cancelled" ? "Stopped" : status];
+  }
+
+  card(call, waiting) {
+    const [state, label] = this.chip(call, waiting);
+    const isCode = call.type === "code_interpreter";
+    const name = isCode ? "code_interpreter" : call.function.name || "function";
+    const kind = isCode ? "Code interpreter" : this.ctx.isRegistered(name) ? "Server function" : "Client-side function";
+    const summary = h("summary", {},
+      h("span", { class: "tool-icon" }, icon(isCode ? "code" : "tool", { size: 15 })),
+      h("span", { class: "tool-name", text: isCode ? "Ran Python" : name }),
+      h("span", { class: "tool-kind", text: kind }),
+      h("span", { class: `chip chip-${state}`, text: label }),
+      h("span", { class: "tool-caret" }, icon("chevron", { size: 15 })));
+    const sections = [];
+    if (isCode) {
+      sections.push(section("Input", codeView(call.code_interpreter.input, "python")));
+      const logs = call.code_interpreter.outputs.filter((o) => o.type === "logs").map((o) => o.logs).join("");
+      if (call.code_interpreter.outputs.length) sections.push(section("Output", h("pre", { class: "tool-pre logs", text: logs || "(no output)" })));
+    } else {
+      sections.push(section("Arguments", codeView(prettyJson(call.function.arguments), "json")));
+      if (call.function.output != null) sections.push(section("Output", codeView(prettyJson(call.function.output), "json")));
+    }
+    return h("details", { class: "tool-card", open: true, dataset: { tool: name, state, callId: call.id || "" } }, summary,
+      h("div", { class: "tool-body" }, ...sections));
+  }
+}
+
+function section(label, content) {
+  return h("div", { class: "tool-section" }, h("div", { class: "tool-label", text: label }), content);
+}
+
+/** The form for the outputs of `toolCalls`; `onSubmit(outputs)` may throw to show an error. */
+export function toolOutputForm(runId, toolCalls, onSubmit) {
+  const fields = toolCalls.map((call, index) => {
+    const id = `tool-output-${runId}-${index}`;
+    return h("div", { class: "field" },
+      h("label", { for: id }, "Output of ", h("code", { text: call.function.name }),
+        h("span", { class: "field-hint", text: ` called with ${call.function.arguments || "{}"}` })),
+      h("textarea", { id, name: call.id, rows: 3, required: true, class: "input mono", placeholder: 'The result, e.g. {"status": "shipped"}' }));
+  });
+  const error = h("p", { class: "form-error", role: "alert", hidden: true });
+  const submit = h("button", { type: "submit", class: "btn primary" }, icon("send", { size: 15 }), "Submit output");
+  const form = h("form", { class: "tool-output-form", "aria-label": "Submit tool output" },
+    h("p", { class: "form-intro" }, icon("tool", { size: 16 }),
+      h("span", { text: toolCalls.length > 1 ? "The assistant is waiting for the results of functions that run on your side." : "The assistant is waiting for the result of a function that runs on your side." })),
+    ...fields, error, h("div", { class: "form-actions" }, submit));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const outputs = toolCalls.map((call) => ({ tool_call_id: call.id, output: form.elements[call.id].value }));
+    submit.disabled = true;
+    error.hidden = true;
+    try {
+      await onSubmit(outputs);
+    } catch (problem) {
+      submit.disabled = false;
+      error.textContent = problem.message;
+      error.hidden = false;
+    }
+  });
+  return form;
+}
