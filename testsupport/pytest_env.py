@@ -14,3 +14,4 @@ os.environ.setdefault("DEMO_TOKEN_DELAY", "0.005")
 # Each pytest process stores file bytes in a folder of its own (its test database is its own too).
 os.environ.setdefault("ENTITIES_FILES_DIR", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                                          ".local", f"test-files-{os.getpid()}"))
+os.environ.setdefault("ENTITIES_FILES_SWEEP_SECONDS", "0.5")

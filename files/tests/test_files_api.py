@@ -183,3 +183,17 @@ def test_orphan_sweep_removes_old_bytes_without_a_row_only(sdk):
     assert not storage.exists(old) and storage.exists(young)
     assert sdk.files.content(kept.id).content == b"kept"
     storage.delete(young)
+
+
+def test_the_servers_periodic_sweep_deletes_expired_files(sdk):
+    file = sdk.files.create(file=("temp.txt", b"soon"), purpose="assistants",
+                            expires_after={"anchor": "created_at", "seconds": 3600})
+    name = File.objects.get(pk=file.id).storage_name
+    File.objects.filter(pk=file.id).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    deadline = time.monotonic() + 15
+    while File.objects.filter(pk=file.id).exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    assert not File.objects.filter(pk=file.id).exists(), "the live server's sweep did not delete the expired file"
+    assert not files_storage().exists(name)
