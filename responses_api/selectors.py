@@ -34,21 +34,29 @@ def conversation_get_for_user(*, user, conversation_id: str, param: str | None =
 def response_output(response: Response) -> list[dict]:
     """The items this response produced: its run's messages and tool calls since it began."""
     run = response.run
+    window = {"created_at__gte": response.created_at}
+    following = _next_segment_start(response)
+    if following is not None:
+        window["created_at__lt"] = following
     rows: list[tuple] = []
-    for message in Message.objects.filter(run=run, role=Message.Role.ASSISTANT, created_at__gte=response.created_at):
+    for message in Message.objects.filter(run=run, role=Message.Role.ASSISTANT, **window):
         if message.content or message.status != Message.Status.IN_PROGRESS:
             rows.append((message.created_at, 0, message.id, [message_item(message)]))
-    for action in Action.objects.filter(run=run, created_at__gte=response.created_at):
+    for action in Action.objects.filter(run=run, **window):
         rows.append((action.created_at, 1, action.index, action_items(action, with_outputs=False)))
     rows.sort(key=lambda row: row[:3])
     return [item for *_, items in rows for item in items]
 
 
+def _next_segment_start(response: Response):
+    """When the response that continued this one's run began (None: this is the run's last)."""
+    return (Response.objects.filter(run_id=response.run_id, created_at__gt=response.created_at)
+            .order_by("created_at").values_list("created_at", flat=True).first())
+
+
 def response_status(response: Response, output: list[dict]) -> str:
     """A segment that handed function calls to the client is complete, whatever its run did next."""
-    if any(item["type"] == "function_call" for item in output):
-        return "completed"
-    if Response.objects.filter(run_id=response.run_id, created_at__gt=response.created_at).exists():
+    if any(item["type"] == "function_call" for item in output) or _next_segment_start(response) is not None:
         return "completed"
     return RESPONSE_STATUS.get(response.run.status, response.run.status)
 
