@@ -1,4 +1,4 @@
-"""Install the Debian packages the test suite uses (bubblewrap, chromium) when possible.
+"""Install the Debian packages the test suite uses (bubblewrap, chromium, nodejs) when possible.
 
 Runs as part of `make test`. Without root or apt it only reports; the tests that need a
 missing tool then skip locally and say why (CI sets ENTITIES_REQUIRE_SERVICES=1, and the
@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import sys
 
-PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium"}
+PACKAGES = {"bwrap": "bubblewrap", "chromium": "chromium", "node": "nodejs"}  # node: the chat page's reducer tests
 
 
 def main() -> int:
