@@ -102,7 +102,12 @@ def tool_call_object(action: Action) -> dict:
     }
 
 
+# The step-status rule, for every surface (REST steps, live events, replays). A step left
+# unfinished ends the way its run did; a message the run's ending closed says so in its
+# incomplete reason before the run itself is stored as ended (the live stream announces
+# the step then).
 _STEP_STATUS_FOR_RUN = {"cancelled": "cancelled", "failed": "failed", "expired": "expired", "incomplete": "completed"}
+_STEP_STATUS_FOR_REASON = {"run_cancelled": "cancelled", "run_failed": "failed", "run_expired": "expired"}
 
 
 def _step_common(run: Run, step_id: str, created_at, step_type: str) -> dict:
@@ -130,7 +135,11 @@ def message_step_object(run: Run, message: Message) -> dict:
     if message.status == Message.Status.IN_PROGRESS:
         step["status"] = "in_progress" if not run.is_terminal else _STEP_STATUS_FOR_RUN.get(run.status, "completed")
     elif message.status == Message.Status.INCOMPLETE:
-        step["status"] = _STEP_STATUS_FOR_RUN.get(run.status, "cancelled") if run.is_terminal else "completed"
+        if run.is_terminal:
+            step["status"] = _STEP_STATUS_FOR_RUN.get(run.status, "cancelled")
+        else:
+            reason = (message.incomplete_details or {}).get("reason", "")
+            step["status"] = _STEP_STATUS_FOR_REASON.get(reason, "completed")
     else:
         step["status"] = "completed"
     _fill_step_time(step, run, message.completed_at or message.incomplete_at)

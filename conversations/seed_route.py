@@ -81,33 +81,27 @@ def seed_turn_start(*, user, request: dict):
     return thread, message, run
 
 
+def _data(payload) -> str:
+    return f"data: {json.dumps(payload)}\n\n"  # json.dumps as the seed wrote it (", " and ": ")
+
+
 async def seed_chunks(run_id: str):
-    yield f"data: {json.dumps({'run_id': run_id})}\n\n"
-    streamed: set[str] = set()  # messages whose deltas we relayed
+    """The seed's frames for a run: its id, a chunk per text delta, then how it ended."""
+    yield _data({"run_id": run_id})
     try:
-        async for _, name, data in watch_run(run_id):
-            if name == "thread.message.delta":
-                streamed.add(data["id"])
-                for part in data["delta"].get("content", []):
-                    text = part.get("text", {}).get("value")
-                    if text:
-                        yield f"data: {json.dumps({'chunk': text})}\n\n"
-            elif name in ("thread.message.completed", "thread.message.incomplete") and data["id"] not in streamed:
-                # Replayed from stored state (the run was followed from elsewhere and that
-                # failed): no deltas come for this message, so its whole text is the chunk.
-                text = "".join(p.get("text", {}).get("value", "") for p in data.get("content") or []
-                               if p.get("type") == "text")
-                if text:
-                    yield f"data: {json.dumps({'chunk': text})}\n\n"
-            elif name == "thread.run.requires_action":
-                yield f"data: {json.dumps({'required_action': data['required_action']})}\n\n"
+        async for event in watch_run(run_id):
+            text = event.text()
+            if text:
+                yield _data({"chunk": text})
+            elif event.name == "thread.run.requires_action":
+                yield _data({"required_action": event.data["required_action"]})
                 yield "data: [DONE]\n\n"
                 return
-            elif name in ("thread.run.failed", "thread.run.cancelled", "thread.run.expired"):
-                log.warning("seed route run %s ended %s: %s", run_id, name, data.get("last_error"))
+            elif event.name in ("thread.run.failed", "thread.run.cancelled", "thread.run.expired"):
+                log.warning("seed route run %s ended %s: %s", run_id, event.name, event.data.get("last_error"))
                 yield "data: [ERROR]\n\n"
                 return
-            elif name in ("thread.run.completed", "thread.run.incomplete"):
+            elif event.ends_segment:
                 yield "data: [DONE]\n\n"
                 return
         yield "data: [DONE]\n\n"

@@ -26,15 +26,15 @@ async def run_event_frames(run_id: str, *, thread: Thread | None = None, after_s
     its Content-Type) for every frame."""
     try:
         if thread is not None:
-            yield sse_frame(0, "thread.created", thread_object(thread)).encode()
-        async for seq, name, data in watch_run(run_id, after_seq=after_seq):
-            yield sse_frame(seq, name, data).encode()
+            yield sse_frame(0, "thread.created", thread_object(thread))
+        async for event in watch_run(run_id, after_seq=after_seq):
+            yield event.sse()
     except Exception as exc:  # noqa: BLE001 - the stream must end cleanly, with the reason
         log.exception("SSE stream of %s broke", run_id)
         error = {"error": {"message": f"The event stream broke: {type(exc).__name__}", "type": "server_error",
                            "param": None, "code": "server_error"}}
         yield f"event: error\ndata: {encode(error)}\n\n".encode()
-    yield DONE_FRAME.encode()
+    yield DONE_FRAME
 
 
 def sse_response(frames, *, content_type: str = "text/event-stream; charset=utf-8") -> StreamingHttpResponse:

@@ -11,7 +11,7 @@ import logging
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 
-from kernel.api.errors import error_json_response
+from kernel.api.errors import error_json_response, error_json_response_for
 
 log = logging.getLogger(__name__)
 
@@ -121,24 +121,5 @@ class ApiErrorMiddleware(_HookMiddleware):
     def process_exception(self, request, exception):
         if not _is_api(request.path):
             return None
-        from django.core.exceptions import RequestDataTooBig
-
-        if isinstance(exception, RequestDataTooBig):
-            return error_json_response(413, "Request body too large.", code="request_too_large")
-        from kernel.errors import EntitiesError
-
-        if isinstance(exception, EntitiesError):
-            return error_json_response(exception.status, exception.message, type=exception.type, param=exception.param, code=exception.code)
-        from django.db import DataError, InterfaceError, OperationalError
-
-        if isinstance(exception, DataError):
-            from kernel.api.errors import DATA_ERROR_MESSAGE
-
-            return error_json_response(400, DATA_ERROR_MESSAGE, code="invalid_value")
-        if isinstance(exception, (OperationalError, InterfaceError)):
-            response = error_json_response(503, "The database is unavailable for a moment; retry shortly.",
-                                           type="server_error", code="database_unavailable")
-            response["Retry-After"] = "1"
-            return response
-        log.exception("unhandled error under %s", request.path, exc_info=exception)
-        return error_json_response(500, "The server had an error while processing your request.", type="server_error", code="server_error")
+        # The same mapping as DRF's exception handler, for what escapes other views.
+        return error_json_response_for(exception, method=request.method)

@@ -40,9 +40,6 @@ STALL_GRACE_SECONDS = 5.0
 RESCHEDULE_EVERY_SECONDS = 1.0
 
 
-_STEP_END_FOR_REASON = {"run_cancelled": "cancelled", "run_failed": "failed", "run_expired": "expired"}
-
-
 class RunFailed(Exception):
     def __init__(self, message: str, code: str = "server_error"):
         super().__init__(message)
@@ -95,8 +92,11 @@ class RunExecutor:
             metrics.UPSTREAM_WAIT.observe(self.waited)
             self.started_at = None
 
-    def emit_run(self, name: str) -> None:
-        self.emit(name, run_object(self.run))
+    def emit_run(self, *names: str) -> None:
+        """Announce the run as it is now, under each of ``names`` (one payload, built once)."""
+        data = run_object(self.run)
+        for name in names:
+            self.emit(name, data)
 
     # -- control (the runtime calls these on the loop) -----------------------------------
     def request_stop(self, reason: str) -> bool:
@@ -153,9 +153,9 @@ class RunExecutor:
             last_step = await db(_last_tool_step, run)
             if last_step is not None:
                 self.emit("thread.run.step.completed", last_step)
+            self.emit_run("thread.run.queued")
         else:
-            self.emit_run("thread.run.created")
-        self.emit_run("thread.run.queued")
+            self.emit_run("thread.run.created", "thread.run.queued")
         claimed = await db(store.claim_run, self.run_id, owner=self.owner, lease_seconds=settings.ENTITIES_RUN_LEASE_SECONDS)
         if claimed is None:
             current = await db(store.load_run, self.run_id)
@@ -264,10 +264,11 @@ class RunExecutor:
                 return  # text after tool calls in the same turn: rare; the next turn speaks
             turn.message = await db(store.create_assistant_message, self.run)
             turn.message_open = True
-            self.emit("thread.run.step.created", message_step_object(self.run, turn.message))
-            self.emit("thread.run.step.in_progress", message_step_object(self.run, turn.message))
-            self.emit("thread.message.created", message_object(turn.message))
-            self.emit("thread.message.in_progress", message_object(turn.message))
+            step, message = message_step_object(self.run, turn.message), message_object(turn.message)
+            self.emit("thread.run.step.created", step)
+            self.emit("thread.run.step.in_progress", step)
+            self.emit("thread.message.created", message)
+            self.emit("thread.message.in_progress", message)
         if not turn.message_open:
             return
         turn.parts.append(text)
@@ -282,14 +283,9 @@ class RunExecutor:
         message = await db(store.finish_message, turn.message, "".join(turn.parts), incomplete_reason=incomplete_reason)
         name = "thread.message.incomplete" if incomplete_reason else "thread.message.completed"
         self.emit(name, message_object(message))
+        # A cancel, failure or expiry closes the message before the run is stored as ended:
+        # the presenter reads the step's ending from the message's incomplete reason.
         step = message_step_object(self.run, message)
-        # The run is not terminal yet when a cancel, failure or expiry closes its message:
-        # announce the step as it will be stored once the run ends.
-        ending = _STEP_END_FOR_REASON.get(incomplete_reason or "")
-        if ending is not None:
-            step = dict(step, status=ending, completed_at=None, **{f"{ending}_at": int(time.time())})
-            if ending == "failed":
-                step["last_error"] = self.run.last_error
         if step["status"] != "in_progress":
             self.emit(f"thread.run.step.{step['status']}", step)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 
 from channels.layers import channel_layers, get_channel_layer
 
-from conversations.engine.events import Event
+from conversations.engine.events import RunEvent
 from conversations.engine.stream import RunStream
 
 log = logging.getLogger(__name__)
@@ -59,14 +59,14 @@ class Fanout:
         self.stream = stream
         self.loop = loop
         self.queue: asyncio.Queue = asyncio.Queue()
-        self.pending: list[Event] = []
+        self.pending: list[RunEvent] = []
         self.timer: asyncio.TimerHandle | None = None
         self.last_flush = 0.0
         self.sender = loop.create_task(self._send_forever(), name=f"fanout-{stream.run_id}")
 
-    def add(self, event: Event) -> None:
+    def add(self, event: RunEvent) -> None:
         self.pending.append(event)
-        if not _is_delta(event[1]) or len(self.pending) >= BATCH_MAX_EVENTS:
+        if not _is_delta(event.name) or len(self.pending) >= BATCH_MAX_EVENTS:
             self.flush()
         elif self.timer is None:
             wait = self.last_flush + BATCH_WINDOW_SECONDS - self.loop.time()
@@ -101,7 +101,7 @@ class Fanout:
                     await layer.send(item[0], item[1])
                 else:
                     await layer.group_send(group, {"type": "run.events", "run_id": self.stream.run_id,
-                                                   "events": [list(e) for e in item]})
+                                                   "events": [e.to_wire() for e in item]})
             except Exception:  # noqa: BLE001 - watchers recover from stored state
                 log.warning("could not publish events of %s", self.stream.run_id, exc_info=True)
 
@@ -109,16 +109,16 @@ class Fanout:
 def attach_fanout(stream: "RunStream", loop: asyncio.AbstractEventLoop) -> None:
     """Give a new local stream its channel-layer hook (inactive until a remote subscribes)."""
 
-    def on_append(event: Event) -> None:
+    def on_append(event: RunEvent) -> None:
         fanout = getattr(stream, "fanout", None)
         if fanout is not None:
             fanout.add(event)
             if stream.closed:
                 fanout.flush()
-        if event[1] in THREAD_NOTICE_EVENTS:
-            data = event[2]
+        if event.name in THREAD_NOTICE_EVENTS:
+            data = event.data
             loop.create_task(_thread_notice(data.get("thread_id", ""), stream.run_id, data.get("status", ""),
-                                                    event[0]))
+                                                    event.seq))
 
     stream.on_append = on_append
 
@@ -179,7 +179,7 @@ class ControlListener:
             stream = self.local_stream(run_id)
             if stream is None:
                 return
-            events = [list(e) for e in stream.since(int(message.get("after_seq", 0)))]
+            events = [e.to_wire() for e in stream.since(int(message.get("after_seq", 0)))]
             reply = {"type": "run.events", "run_id": run_id, "events": events, "closed": stream.closed,
                      "snapshot": True}
             if stream.closed:

@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import Any
-
-from conversations.engine.events import Event
+from conversations.engine.events import RunEvent
 
 
 class RunStream:
     def __init__(self, run_id: str, thread_id: str = "", start_seq: int = 0) -> None:
         self.run_id = run_id
         self.thread_id = thread_id
-        self.events: list[Event] = []
+        self.events: list[RunEvent] = []
         self.first_seq = start_seq + 1  # seq of events[0]
         self.closed = False
         self._changed = asyncio.Event()
         self.remote_listeners = False  # set when a watcher in another process asked for events
-        self.on_append = None  # callable(event) for fan-out to the channel layer
+        self.on_append = None  # callable(RunEvent) for fan-out to the channel layer
         self.fanout = None  # set once a watcher in another process subscribed
 
     @property
@@ -36,8 +34,9 @@ class RunStream:
         if not self.events:
             self.first_seq = start_seq + 1
 
-    def append(self, name: str, data: Any) -> Event:
-        event = (self.first_seq + len(self.events), name, data)
+    def append(self, name: str, data: dict) -> RunEvent:
+        """Number and log one event (its payload is built once, after the write it reports)."""
+        event = RunEvent(self.first_seq + len(self.events), name, data)
         self.events.append(event)
         if self.on_append is not None:
             self.on_append(event)
@@ -58,11 +57,11 @@ class RunStream:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    def since(self, after_seq: int) -> list[Event]:
+    def since(self, after_seq: int) -> list[RunEvent]:
         start = max(after_seq + 1 - self.first_seq, 0)
         return self.events[start:]
 
-    async def iterate(self, after_seq: int = 0, *, idle_timeout: float = 30.0) -> AsyncIterator[Event]:
+    async def iterate(self, after_seq: int = 0, *, idle_timeout: float = 30.0) -> AsyncIterator[RunEvent]:
         """Every event with seq > ``after_seq``, then wait for more until the log closes.
 
         ``idle_timeout`` bounds each wait; on expiry the iterator yields nothing and

@@ -5,7 +5,6 @@ No trailing slashes: the openai SDK sends none.
 
 from django.urls import include, path
 
-from conversations.sse_views import RunEventsView
 from entities_project.api.openapi import OpenApiView
 from inference.api import ModelDetailView, ModelListView
 
@@ -13,7 +12,6 @@ urlpatterns = [
     path("models", ModelListView.as_view(), name="model-list"),
     path("models/<path:model>", ModelDetailView.as_view(), name="model-detail"),
     path("openapi.json", OpenApiView.as_view(), name="openapi"),
-    path("threads/<str:thread_id>/runs/<str:run_id>/events", RunEventsView.as_view(), name="run-events"),
     path("", include("assistants.urls")),
     path("", include("files.urls")),
     path("", include("conversations.api.urls")),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
@@ -53,6 +53,23 @@ def _first_validation_error(detail, path: str = "") -> tuple[str | None, str]:
 
 def api_exception_handler(exc, context) -> Response | None:
     """DRF EXCEPTION_HANDLER: render every error as the Assistants envelope."""
+    request = context.get("request")
+    status, body, headers = error_for(exc, method=getattr(request, "method", None))
+    return Response(body, status=status, headers=headers)
+
+
+def error_json_response_for(exc: BaseException, *, method: str | None = None) -> JsonResponse:
+    """``error_for`` as a plain Django response (middleware, async views)."""
+    status, body, headers = error_for(exc, method=method)
+    response = JsonResponse(body, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def error_for(exc: BaseException, *, method: str | None = None) -> tuple[int, dict, dict]:
+    """The one mapping from an exception to (status, envelope, headers), for every HTTP surface:
+    DRF's exception handler and the middleware that catches what escapes other views."""
     headers = {}
     if isinstance(exc, EntitiesError):
         status, body = exc.status, {"error": exc.as_error()}
@@ -86,7 +103,7 @@ def api_exception_handler(exc, context) -> Response | None:
         # Ownership never leaks: objects of others are handled as NotFound in selectors.
         status, body = 404, envelope("No such object.", code="not_found")
     elif isinstance(exc, drf.MethodNotAllowed):
-        status, body = 405, envelope(f"Method {context['request'].method} is not allowed on this path.", code="method_not_allowed")
+        status, body = 405, envelope(f"Method {method} is not allowed on this path.", code="method_not_allowed")
     elif isinstance(exc, drf.ParseError):
         status, body = 400, envelope(f"Could not parse the JSON body: {exc.detail}", code="invalid_json")
     elif isinstance(exc, drf.UnsupportedMediaType):
@@ -103,10 +120,12 @@ def api_exception_handler(exc, context) -> Response | None:
         headers["x-should-retry"] = "false"
         status, body = 503, envelope("The database is unavailable for a moment; retry shortly.", type="server_error",
                                      code="database_unavailable")
+    elif isinstance(exc, RequestDataTooBig):
+        status, body = 413, envelope("Request body too large.", code="request_too_large")
     elif isinstance(exc, drf.APIException):
         status, body = exc.status_code, envelope(str(exc.detail))
     else:
-        log.exception("unhandled error in API view", exc_info=exc)
+        log.exception("unhandled error in an API request", exc_info=exc)
         status, body = 500, envelope("The server had an error while processing your request.", type="server_error", code="server_error")
         headers["x-should-retry"] = "false"
-    return Response(body, status=status, headers=headers)
+    return status, body, headers
