@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from assistants.models import Assistant
+from files.references import check_references, tool_resource_refs
 
 ASSISTANT_FIELDS = (
     "model", "name", "description", "instructions", "tools", "tool_resources", "metadata",
@@ -18,11 +19,13 @@ def assistant_create(*, user, model: str, **fields) -> Assistant:
     if unknown:
         raise TypeError(f"unknown assistant fields: {sorted(unknown)}")
     values = {k: v for k, v in fields.items() if v is not None}
+    check_references(owner_id=user.pk, refs=tool_resource_refs(values.get("tool_resources")))
     return Assistant.objects.create(owner=user, model=model, **values)
 
 
 def assistant_update(*, assistant: Assistant, **fields) -> Assistant:
     """Change the given fields only (an explicit None clears a nullable field)."""
+    check_references(owner_id=assistant.owner_id, refs=tool_resource_refs(fields.get("tool_resources")))
     for name, value in fields.items():
         if name not in ASSISTANT_FIELDS:
             raise TypeError(f"unknown assistant field: {name}")

@@ -34,13 +34,12 @@ def files_for_user(*, user, file_ids: list[str]) -> dict[str, File]:
     return {f.pk: f for f in _live(File.objects.filter(pk__in=ids, owner=user))}
 
 
-def check_file_ids(*, user, file_ids: list[str], param: str) -> None:
-    """InvalidRequest naming ``param[i]`` for the first id that is not one of the user's files."""
-    found = files_for_user(user=user, file_ids=file_ids)
-    for index, file_id in enumerate(file_ids):
-        if file_id not in found:
-            raise InvalidRequest(f"Invalid '{param}[{index}]': no file with id '{file_id}'.",
-                                 param=f"{param}[{index}]", code="invalid_file_id")
+def live_file_ids(*, owner_id: int, file_ids: list[str]) -> set[str]:
+    """Those of ``file_ids`` that are live files of the owner."""
+    ids = [i for i in file_ids if isinstance(i, str) and i]
+    if not ids:
+        return set()
+    return set(_live(File.objects.filter(pk__in=ids, owner_id=owner_id)).values_list("pk", flat=True))
 
 
 def page_params(query) -> PageParams:

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from conversations.models import ACTIVE_RUN_STATUSES, Message, Run, Thread
 from conversations.services.content import content_text, title_from_text
+from files.references import check_references, message_refs
 from kernel.errors import RunStateConflict
 
 
@@ -14,6 +15,7 @@ from kernel.errors import RunStateConflict
 def message_create(*, thread: Thread, role: str, content: list[dict], attachments: list | None = None,
                    metadata: dict | None = None) -> Message:
     """Add a message to ``thread``; refused while a run is active on it, as OpenAI did."""
+    check_references(owner_id=thread.owner_id, refs=message_refs(content, attachments))
     locked = Thread.objects.select_for_update().get(pk=thread.pk)
     active = Run.objects.filter(thread=locked, status__in=ACTIVE_RUN_STATUSES).values_list("pk", flat=True).first()
     if active:

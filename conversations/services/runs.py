@@ -78,6 +78,9 @@ def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> R
 
 
 def _add_messages(thread: Thread, messages: list[dict]) -> None:
+    from files.references import check_references, messages_refs
+
+    check_references(owner_id=thread.owner_id, refs=messages_refs(messages, "additional_messages"))
     now = timezone.now()
     Message.objects.bulk_create([
         Message(owner_id=thread.owner_id, thread=thread, role=m["role"], content=m["content"],
@@ -119,7 +122,7 @@ def thread_and_run_create(*, user, assistant: Assistant, thread_data: dict | Non
     with transaction.atomic():
         _check_user_limit(user.pk)
         thread = thread_create(user=user, messages=thread_data.get("messages"), metadata=thread_data.get("metadata"),
-                               tool_resources=thread_data.get("tool_resources"))
+                               tool_resources=thread_data.get("tool_resources"), param_prefix="thread.")
         run = run_create(thread=thread, assistant=assistant, options=options)
     return thread, run
 

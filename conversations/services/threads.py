@@ -7,12 +7,19 @@ from django.utils import timezone
 
 from conversations.models import ACTIVE_RUN_STATUSES, Message, Run, Thread
 from conversations.services.content import content_text, title_from_text
+from files.references import check_references, messages_refs, tool_resource_refs
 
 
 @transaction.atomic
 def thread_create(*, user, messages: list[dict] | None = None, metadata: dict | None = None,
-                  tool_resources: dict | None = None) -> Thread:
-    """Create a thread with its initial messages (already validated and normalised)."""
+                  tool_resources: dict | None = None, param_prefix: str = "") -> Thread:
+    """Create a thread with its initial messages (already validated and normalised).
+
+    File ids in them must be the user's files (400 naming ``param_prefix``-ed params).
+    """
+    check_references(owner_id=user.pk, refs=[
+        *tool_resource_refs(tool_resources, param_prefix + "tool_resources"),
+        *messages_refs(messages, param_prefix + "messages")])
     thread = Thread.objects.create(owner=user, metadata=metadata or {}, tool_resources=tool_resources or {})
     if messages:
         now = timezone.now()
@@ -35,6 +42,7 @@ def thread_create(*, user, messages: list[dict] | None = None, metadata: dict | 
 
 def thread_update(*, thread: Thread, **fields) -> Thread:
     """Change metadata, tool_resources or (Entities extension) title."""
+    check_references(owner_id=thread.owner_id, refs=tool_resource_refs(fields.get("tool_resources")))
     for name in ("metadata", "tool_resources"):
         if name in fields:
             setattr(thread, name, fields[name] or {})

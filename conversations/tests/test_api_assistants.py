@@ -27,12 +27,13 @@ def raw_post(live, person, path: str, body) -> httpx.Response:
     return httpx.post(live.v1 + path, json=body, headers=person.headers, timeout=30)
 
 
-def test_it_creates_an_assistant_with_every_key(live_entities, alice):
+def test_it_creates_an_assistant_with_every_key(live_entities, alice, sdk):
+    file_id = sdk.files.create(file=("data.csv", b"a,b\n"), purpose="assistants").id  # ids are checked
     body = {
         "model": "demo/echo", "name": "Tutor", "description": "Helps with maths.", "instructions": "Be brief.",
         "tools": [{"type": "code_interpreter"}, FUNCTION_TOOL], "metadata": {"team": "maths"},
         "temperature": 0.5, "top_p": 0.9, "response_format": {"type": "json_object"},
-        "tool_resources": {"code_interpreter": {"file_ids": ["file-abc"]}},
+        "tool_resources": {"code_interpreter": {"file_ids": [file_id]}},
     }
     response = raw_post(live_entities, alice, "/assistants", body)
 
@@ -41,7 +42,7 @@ def test_it_creates_an_assistant_with_every_key(live_entities, alice):
     assert created == {
         "id": ANY, "object": "assistant", "created_at": ANY, "name": "Tutor", "description": "Helps with maths.",
         "model": "demo/echo", "instructions": "Be brief.", "tools": [{"type": "code_interpreter"}, FUNCTION_TOOL],
-        "tool_resources": {"code_interpreter": {"file_ids": ["file-abc"]}}, "metadata": {"team": "maths"},
+        "tool_resources": {"code_interpreter": {"file_ids": [file_id]}}, "metadata": {"team": "maths"},
         "temperature": 0.5, "top_p": 0.9, "response_format": {"type": "json_object"}, "reasoning_effort": None,
     }
     assert created["id"].startswith("asst_")

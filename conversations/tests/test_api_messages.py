@@ -33,23 +33,25 @@ def test_it_creates_a_message_with_every_key(live_entities, alice, thread):
 
 
 def test_it_normalises_content_parts_to_the_stored_shape(sdk, thread):
+    cat = sdk.files.create(file=("cat.png", b"\x89PNG not really"), purpose="vision").id
+    data = sdk.files.create(file=("data.csv", b"a,b\n"), purpose="assistants").id
     message = sdk.beta.threads.messages.create(
         thread.id, role="user",
         content=[
             {"type": "text", "text": "Look at these"},
             {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}},
-            {"type": "image_file", "image_file": {"file_id": "file-cat"}},
+            {"type": "image_file", "image_file": {"file_id": cat}},
         ],
-        attachments=[{"file_id": "file-data", "tools": [{"type": "code_interpreter"}]}],
+        attachments=[{"file_id": data, "tools": [{"type": "code_interpreter"}]}],
     )
 
     dumped = message.model_dump(exclude_none=True)
     assert dumped["content"] == [
         {"type": "text", "text": {"value": "Look at these", "annotations": []}},
         {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}},
-        {"type": "image_file", "image_file": {"file_id": "file-cat", "detail": "auto"}},
+        {"type": "image_file", "image_file": {"file_id": cat, "detail": "auto"}},
     ]
-    assert dumped["attachments"] == [{"file_id": "file-data", "tools": [{"type": "code_interpreter"}]}]
+    assert dumped["attachments"] == [{"file_id": data, "tools": [{"type": "code_interpreter"}]}]
     assert sdk.beta.threads.messages.retrieve(message.id, thread_id=thread.id) == message
 
 

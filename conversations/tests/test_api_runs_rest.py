@@ -212,10 +212,11 @@ def test_it_refuses_to_cancel_or_take_outputs_for_a_completed_run(sdk, assistant
 
 
 def test_it_creates_a_thread_and_a_run_in_one_request(live_entities, alice, sdk, assistant):
+    file_id = sdk.files.create(file=("data.csv", b"a,b\n"), purpose="assistants").id
     response = httpx.post(f"{live_entities.v1}/threads/runs", headers=alice.headers, json={
         "assistant_id": assistant.id, "stream": False, "metadata": {"via": "createThreadAndRun"},
         "thread": {"messages": [{"role": "user", "content": "new thread"}], "metadata": {"t": "1"}},
-        "tool_resources": {"code_interpreter": {"file_ids": ["file-x"]}},
+        "tool_resources": {"code_interpreter": {"file_ids": [file_id]}},
     })
 
     assert response.status_code == 200
@@ -223,7 +224,7 @@ def test_it_creates_a_thread_and_a_run_in_one_request(live_entities, alice, sdk,
     assert (run["status"], run["metadata"], run["model"]) == ("queued", {"via": "createThreadAndRun"}, "demo/echo")
     thread = sdk.beta.threads.retrieve(run["thread_id"])
     assert thread.metadata == {"t": "1"}
-    assert thread.tool_resources.code_interpreter.file_ids == ["file-x"]
+    assert thread.tool_resources.code_interpreter.file_ids == [file_id]
     first = sdk.beta.threads.messages.list(thread.id, order="asc", limit=1).data[0]
     assert (first.role, first.content[0].text.value) == ("user", "new thread")
 

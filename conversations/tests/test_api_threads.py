@@ -24,6 +24,7 @@ def test_it_creates_an_empty_thread_with_every_key(live_entities, alice):
 
 
 def test_it_creates_a_thread_with_messages_in_the_given_order(sdk):
+    first_file = sdk.files.create(file=("a.csv", b"a\n"), purpose="assistants").id  # ids are checked
     thread = sdk.beta.threads.create(
         messages=[
             {"role": "user", "content": "first"},
@@ -31,11 +32,11 @@ def test_it_creates_a_thread_with_messages_in_the_given_order(sdk):
             {"role": "user", "content": "third", "metadata": {"n": "3"}},
         ],
         metadata={"topic": "ordering"},
-        tool_resources={"code_interpreter": {"file_ids": ["file-1"]}},
+        tool_resources={"code_interpreter": {"file_ids": [first_file]}},
     )
 
     assert thread.metadata == {"topic": "ordering"}
-    assert thread.tool_resources.code_interpreter.file_ids == ["file-1"]
+    assert thread.tool_resources.code_interpreter.file_ids == [first_file]
     messages = sdk.beta.threads.messages.list(thread.id, order="asc").data
     assert [(m.role, m.content[0].text.value) for m in messages] == [
         ("user", "first"), ("assistant", "second"), ("user", "third")]
@@ -50,10 +51,11 @@ def test_it_retrieves_modifies_and_deletes_a_thread(sdk, live_entities, alice):
     assert set(fetched) >= THREAD_KEYS
     assert sdk.beta.threads.retrieve(thread.id) == thread
 
+    second_file = sdk.files.create(file=("b.csv", b"b\n"), purpose="assistants").id  # ids are checked
     updated = sdk.beta.threads.update(thread.id, metadata={"a": "2", "b": "3"},
-                                      tool_resources={"code_interpreter": {"file_ids": ["file-2"]}})
+                                      tool_resources={"code_interpreter": {"file_ids": [second_file]}})
     assert updated.metadata == {"a": "2", "b": "3"}
-    assert updated.tool_resources.code_interpreter.file_ids == ["file-2"]
+    assert updated.tool_resources.code_interpreter.file_ids == [second_file]
     assert sdk.beta.threads.retrieve(thread.id) == updated
 
     unchanged = sdk.beta.threads.update(thread.id)
