@@ -42,6 +42,7 @@ from django.conf import settings
 from inference import sandbox_files
 from inference.sandbox_command import LAUNCHER, PRLIMIT, SYSTEM_PYTHON, Interpreter, Limits, command, interpreter
 from inference.sandbox_files import SandboxFile
+from inference.sandbox_output import OutputBudget
 from inference.sandbox_slots import SLOTS
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,6 @@ TMP_BYTES = 64 * 1024 * 1024  # the /tmp tmpfs; /mnt/data gets CODE_INTERPRETER_
 MAX_LISTED_FILES = 50
 WATCH_INTERVAL_S = 0.25
 KILL_GRACE_S = 5.0
-READ_CHUNK = 64 * 1024
 ENOSPC_TEXT = "No space left on device"
 
 
@@ -258,7 +258,7 @@ async def _supervise(
             notes.append(note)
         _kill(proc)
 
-    output = _Output(max_output_bytes, on_overflow=stop)
+    output = OutputBudget(max_output_bytes, on_overflow=stop)
     tasks = [
         asyncio.create_task(output.drain(proc.stdout, "stdout")),
         asyncio.create_task(output.drain(proc.stderr, "stderr")),
@@ -304,36 +304,6 @@ async def _watch(dirs: sandbox_files.SandboxDirs, stop: Callable[[str], None]) -
         if dirs.check() > MAX_WORKDIR_FILES:  # fstatvfs on a tmpfs: a syscall, no I/O
             stop(f"[stopped: the sandbox passed {MAX_WORKDIR_FILES} files and directories]")
             return
-
-
-class _Output:
-    """stdout and stderr under one byte budget; past it, the sandbox is stopped."""
-
-    def __init__(self, limit: int, *, on_overflow: Callable[[], None]):
-        self.limit = limit
-        self.used = 0
-        self.truncated = False
-        self._on_overflow = on_overflow
-        self._chunks = {"stdout": bytearray(), "stderr": bytearray()}
-        self._overflowed: str | None = None
-
-    async def drain(self, stream: asyncio.StreamReader, name: str) -> None:
-        while chunk := await stream.read(READ_CHUNK):
-            room = self.limit - self.used
-            self._chunks[name] += chunk[: max(room, 0)]
-            self.used += min(len(chunk), max(room, 0))
-            if len(chunk) > room and not self.truncated:
-                # Stopping (not draining to the end) keeps a runaway printer from costing
-                # the server's event loop CPU for the whole time limit.
-                self.truncated = True
-                self._overflowed = name
-                self._on_overflow()
-
-    def text(self, name: str) -> str:
-        text = self._chunks[name].decode("utf-8", errors="replace")
-        if self._overflowed == name:
-            text += f"\n[output truncated after {self.limit} bytes; the program was stopped]\n"
-        return text
 
 
 def _refused(message: str) -> SandboxResult:

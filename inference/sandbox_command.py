@@ -46,6 +46,7 @@ class Interpreter:
 
     python: str  # the path inside the sandbox
     venv: str | None  # the host path bound at VENV_MOUNT, if any
+    note: str = ""  # why there is no virtualenv, when there is none
 
     @property
     def has_packages(self) -> bool:
@@ -63,28 +64,35 @@ class Limits:
 
 
 def interpreter() -> Interpreter:
-    """The sandbox virtualenv (``CODE_INTERPRETER_VENV``) if `make sandbox-env` finished, else the system Python.
+    """The sandbox virtualenv (``CODE_INTERPRETER_VENV``) if usable, else the system Python.
 
-    The virtualenv must be built on the system Python (its ``bin/python`` resolving under
-    ``/usr``, which the sandbox sees), or the interpreter would not exist inside.
+    Usable: `make sandbox-env` finished (its stamp file), it is built on the system Python
+    (``bin/python`` resolving under ``/usr``, which the sandbox sees), and the sandbox's uid
+    can reach it (bwrap resolves the bind source as that uid). ``note`` says why not.
     """
     venv = getattr(settings, "CODE_INTERPRETER_VENV", "")
-    if venv:
-        root = Path(venv)
-        python = root / "bin" / "python"
-        try:
-            target = python.resolve(strict=True)
-        except OSError:
-            target = None
-        usable = target is not None and target.is_relative_to("/usr") and (root / VENV_STAMP).is_file()
-        if usable and _reachable_by_others(root.resolve()):
-            return Interpreter(python=f"{VENV_MOUNT}/bin/python", venv=str(root.resolve()))
-    return Interpreter(python=SYSTEM_PYTHON, venv=None)
+    root = Path(venv) if venv else None
+    if root is None or not (root / VENV_STAMP).is_file():
+        return Interpreter(SYSTEM_PYTHON, None, "the sandbox's packages are not installed: run `make sandbox-env`")
+    try:
+        target = (root / "bin" / "python").resolve(strict=True)
+    except OSError:
+        target = None
+    if target is None or not target.is_relative_to("/usr"):
+        return Interpreter(SYSTEM_PYTHON, None, f"{root} is not a virtualenv on {SYSTEM_PYTHON} (make sandbox-env)")
+    root = root.resolve()
+    if not _reachable_by_others(root):
+        return Interpreter(
+            SYSTEM_PYTHON, None,
+            f"the sandbox's user cannot reach {root}: every directory above it must be world-executable "
+            "(chmod o+x), or set CODE_INTERPRETER_VENV to a copy elsewhere",
+        )  # fmt: skip
+    return Interpreter(f"{VENV_MOUNT}/bin/python", str(root), "")
 
 
 def _reachable_by_others(path: Path) -> bool:
-    # bwrap binds it as the sandbox's uid (nobody, when the server is root): every directory
-    # on the way must let others through, or the bind (and so every run) would fail.
+    # As root the sandbox runs as nobody, who needs search permission on every parent
+    # (bwrap 0.8 resolves even --ro-bind-fd through the path, so an fd does not help).
     if os.geteuid() != 0:
         return True  # the sandbox keeps our own uid
     try:

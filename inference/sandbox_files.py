@@ -39,7 +39,12 @@ class SandboxFile:
 
     @property
     def kind(self) -> str:
-        return "image" if Path(self.name).suffix.lower() in IMAGE_SUFFIXES else "file"
+        return file_kind(self.name)
+
+
+def file_kind(name: str) -> str:
+    """"image" for the picture suffixes a chat can show inline, else "file"."""
+    return "image" if Path(name).suffix.lower() in IMAGE_SUFFIXES else "file"
 
 
 @dataclass
@@ -181,9 +186,8 @@ def collect(dir_fd: int, inputs: list[Input], *, max_files: int, max_bytes: int,
             original = originals.get(name)
             if original and original[0] == size and _hash_fd(fd)[0] == original[1]:
                 continue
-            kind = "image" if Path(name).suffix.lower() in IMAGE_SUFFIXES else "file"
             if len(result.listed) < max_listed:
-                result.listed.append({"name": name, "size": size, "kind": kind})
+                result.listed.append({"name": name, "size": size, "kind": file_kind(name)})
             if len(result.returned) >= max_files:
                 result.omitted.append({"name": name, "size": size, "reason": f"more than {max_files} files"})
             elif total + size > max_bytes:

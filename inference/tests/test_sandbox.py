@@ -26,7 +26,7 @@ def needs_sandbox():
 
 @pytest.fixture
 def needs_sandbox_env():
-    require(interpreter().has_packages, "the sandbox's packages are not installed: run `make sandbox-env`")
+    require(interpreter().has_packages, interpreter().note)
 
 
 @pytest.fixture

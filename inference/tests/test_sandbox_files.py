@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +31,7 @@ def needs_sandbox():
 
 @pytest.fixture
 def needs_sandbox_env():
-    require(interpreter().has_packages, "the sandbox's packages are not installed: run `make sandbox-env`")
+    require(interpreter().has_packages, interpreter().note)
 
 
 async def test_pandas_reads_a_csv_and_matplotlib_writes_a_chart_and_a_table(needs_sandbox_env):
@@ -187,6 +190,25 @@ async def test_the_packages_are_read_only(needs_sandbox_env):
     mounted_read_only, *refusals = result.stdout.splitlines()
     assert mounted_read_only == "True"
     assert len(refusals) == 2 and set(refusals) <= {"Read-only file system", "Permission denied"}
+
+
+async def test_a_virtualenv_the_sandbox_user_cannot_reach_falls_back_and_says_why(needs_sandbox_env, settings, tmp_path):
+    # e.g. a checkout under /root (0700) with the server running as root: bwrap, as nobody,
+    # could not bind it, and every run would fail. It runs on the system Python instead.
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    venv = Path(settings.CODE_INTERPRETER_VENV).resolve()
+    subprocess.run(["cp", "-al", str(venv), str(private / "venv")], check=True, timeout=120)  # hard links: fast
+    settings.CODE_INTERPRETER_VENV = str(private / "venv")
+
+    result = await run_python("import sys\nprint(sys.executable)")
+
+    assert result.error is None
+    if os.geteuid() == 0:
+        assert (result.stdout, result.packages) == ("/usr/bin/python3\n", False)
+        assert interpreter().note.startswith(f"the sandbox's user cannot reach {private / 'venv'}: ")
+    else:  # the sandbox keeps our uid, which can reach it
+        assert (result.stdout, result.packages) == ("/opt/venv/bin/python\n", True)
 
 
 async def test_without_the_sandbox_env_the_model_is_told_how_to_get_the_packages(settings):
