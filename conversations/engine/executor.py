@@ -57,6 +57,7 @@ class Turn:
     calls: dict[int, dict] = field(default_factory=dict)
     finish: str | None = None
     usage: tuple[int, int] = (0, 0)
+    saved: int = 0  # how many of ``parts`` the last checkpoint stored
 
 
 class RunExecutor:
@@ -108,6 +109,15 @@ class RunExecutor:
         if reason == "cancelled" and self.run is not None:
             self.emit("thread.run.cancelling", dict(run_object(self.run), status="cancelling"))
         return True
+
+    def checkpoint(self) -> tuple[str, str] | None:
+        """(message id, text so far) of the reply streaming now, if it grew since the last
+        checkpoint; the runtime stores all of a process's in one write (``store.checkpoint_messages``)."""
+        turn = self.turn
+        if turn is None or not turn.message_open or turn.message is None or turn.saved == len(turn.parts):
+            return None
+        turn.saved = len(turn.parts)
+        return turn.message.id, "".join(turn.parts)
 
     def prefer_backend(self, backend) -> None:
         """Answer from ``backend``, if the first model turn has not chosen one yet."""

@@ -23,7 +23,7 @@ from django.utils import timezone
 from conversations.engine import remote, sweeper
 from conversations.engine.db import close_pool, db
 from conversations.engine.executor import RunExecutor
-from conversations.engine.store import renew_leases, status_of
+from conversations.engine.store import checkpoint_messages, renew_leases, status_of
 from conversations.engine.stream import RunStream
 from kernel import metrics
 
@@ -67,6 +67,7 @@ class Runtime:
         self.background = [
             self.loop.create_task(self._lease_loop(), name="entities-leases"),
             self.loop.create_task(self._sweep_loop(), name="entities-sweeper"),
+            self.loop.create_task(self._checkpoint_loop(), name="entities-checkpoints"),
             self.loop.create_task(sweep_files(), name="entities-files-sweeper"),
             self.loop.create_task(self.control.listen(), name="entities-control"),
         ]
@@ -209,6 +210,26 @@ class Runtime:
                         self._stop(run_id, "cancelled")
                     elif status in ("expired", "failed", "completed", "incomplete", None) and not entry[1].finishing:
                         self._stop(run_id, "ended_elsewhere")
+
+    async def _checkpoint_loop(self) -> None:
+        """Every ENTITIES_CHECKPOINT_SECONDS, store the text so far of every reply streaming here."""
+        interval = settings.ENTITIES_CHECKPOINT_SECONDS
+        if not interval:
+            return
+        while True:
+            await asyncio.sleep(interval)
+            await self.checkpoint()
+
+    async def checkpoint(self) -> int:
+        """One write for all of this process's streaming replies; returns how many it saved."""
+        texts = dict(item for _, executor in list(self.executors.values()) if (item := executor.checkpoint()))
+        if not texts:
+            return 0
+        try:
+            return await db(checkpoint_messages, texts)
+        except Exception:  # noqa: BLE001 - the database may be away for a moment; the next one catches up
+            log.warning("could not checkpoint %d streaming replies", len(texts), exc_info=True)
+            return 0
 
     async def _sweep_loop(self) -> None:
         """Every ENTITIES_SWEEP_INTERVAL_SECONDS: end abandoned runs, adopt queued ones, stop

@@ -132,8 +132,10 @@ def end_run(run_id: str, status: str, *, only_from: Iterable[str] | None = None,
         if status in INCOMPLETE_REASON:
             # Includes a message the executor lost track of (its await was cancelled mid-insert).
             close_open_messages(run_id, INCOMPLETE_REASON[status], now)
-        Action.objects.filter(run_id=run_id, status=Action.Status.PENDING).update(
-            status=Action.Status.EXPIRED, completed_at=now, error=f"run {status}")
+        if status in INCOMPLETE_REASON and status != "incomplete":
+            # (a run completes only after its tool calls did, so it has none pending)
+            Action.objects.filter(run_id=run_id, status=Action.Status.PENDING).update(
+                status=Action.Status.EXPIRED, completed_at=now, error=f"run {status}")
         Thread.objects.filter(runs__pk=run_id).update(updated_at=now)
     return Run.objects.filter(pk=run_id).first()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Case, JSONField, Value, When
 from django.utils import timezone
 
 from conversations.engine import state
@@ -55,6 +56,19 @@ def finish_message(message: Message, text: str, *, incomplete_reason: str | None
         incomplete_at=message.incomplete_at, incomplete_details=message.incomplete_details,
     )
     return message
+
+
+def checkpoint_messages(texts: dict[str, str]) -> int:
+    """Store the text so far of replies still streaming, all in one UPDATE; returns the rows.
+
+    Only messages still in progress are touched: a message finished meanwhile (its final
+    text stored by ``finish_message``) never gets an older partial text back.
+    """
+    if not texts:
+        return 0
+    content = Case(*(When(pk=message_id, then=Value([text_part(text)], output_field=JSONField()))
+                     for message_id, text in texts.items()), output_field=JSONField())
+    return Message.objects.filter(pk__in=list(texts), status=Message.Status.IN_PROGRESS).update(content=content)
 
 
 def create_actions(run: Run, step_id: str, calls: list[dict]) -> list[Action]:
