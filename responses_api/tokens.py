@@ -20,5 +20,6 @@ def input_tokens_count(*, body) -> int:
     chars = len(spec["options"].get("instructions") or "")
     chars += sum(len(content_text(m["content"])) for m in spec["input"]["messages"])
     chars += sum(len(o["output"]) for o in spec["input"]["outputs"])
-    chars += len(json.dumps(spec["options"].get("tools") or []))
+    if spec["options"].get("tools"):
+        chars += len(json.dumps(spec["options"]["tools"]))
     return max(1, -(-chars // CHARS_PER_TOKEN)) if chars else 0
