@@ -29,7 +29,9 @@ def embed_threads() -> int:
 
 
 def embed_batch_size() -> int:
-    return env_int("ENTITIES_EMBED_BATCH_SIZE", 16)
+    """Windows per onnxruntime call. 1 by default: on this project's 2-core machine larger
+    batches were slower per window, not faster (docs/retrieval.md has the measurements)."""
+    return max(1, env_int("ENTITIES_EMBED_BATCH_SIZE", 1))
 
 
 def ingest_workers() -> int:

@@ -94,5 +94,5 @@ class Chunk(models.Model):
     vector = models.BinaryField()
 
     class Meta:
-        ordering = ["store_file", "seq"]
+        # No default ordering: searches fetch chunks by id, and an ORDER BY on a join would cost them.
         indexes = [models.Index(fields=["vector_store", "store_file"], name="chunk_store_file")]

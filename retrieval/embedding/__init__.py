@@ -20,7 +20,8 @@ _lock = threading.Lock()
 def current_embedder() -> Embedder:
     """The embedder the environment selects (one instance per configuration, per process)."""
     url = conf.embeddings_url()
-    key = ("remote", url, conf.embeddings_model(), conf.embeddings_api_key()) if url else ("local", conf.embed_threads())
+    key = (("remote", url, conf.embeddings_model(), conf.embeddings_api_key()) if url
+           else ("local", conf.embed_threads(), conf.embed_batch_size()))
     with _lock:
         embedder = _cache.get(key)
         if embedder is None:
@@ -31,6 +32,6 @@ def current_embedder() -> Embedder:
             else:
                 from retrieval.embedding.local import LocalMiniLM
 
-                embedder = LocalMiniLM(threads=conf.embed_threads())
+                embedder = LocalMiniLM(threads=conf.embed_threads(), batch_size=conf.embed_batch_size())
             _cache[key] = embedder
         return embedder

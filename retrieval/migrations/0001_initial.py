@@ -83,9 +83,6 @@ class Migration(migrations.Migration):
                 ('vector_store', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='retrieval.vectorstore')),
                 ('store_file', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='retrieval.vectorstorefile')),
             ],
-            options={
-                'ordering': ['store_file', 'seq'],
-            },
         ),
         migrations.AddIndex(
             model_name='vectorstore',

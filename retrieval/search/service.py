@@ -1,6 +1,8 @@
 """Searching stores: hybrid (vector + keyword, fused by RRF) by default, vector-only with ranker "none".
 
-``search_stores`` is also the function the run engine calls for the `file_search` tool.
+``search_stores`` is also the function the run engine calls for the `file_search` tool
+(retrieval.tool). Per query and store it costs one embedding, one matrix-vector product
+on the cached index, one keyword query and one query for the winning chunks' texts.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ import numpy as np
 from kernel.errors import InvalidRequest
 from retrieval.embedding import EmbeddingError, current_embedder
 from retrieval.filters import matches
-from retrieval.models import Chunk, VectorStore, VectorStoreFile
+from retrieval.models import Chunk, VectorStore
 from retrieval.search.backend import keyword_search
 from retrieval.search.fusion import reciprocal_rank_fusion
-from retrieval.search.vectors import store_matrix, vector_search
+from retrieval.search.vectors import StoreIndex, store_index, vector_search
 
 CANDIDATES = 50  # per list and query, before fusion
 
@@ -35,8 +37,22 @@ def search_stores(stores: list[VectorStore], *, queries: list[str], filters: dic
                   max_num_results: int = 10, ranker: str = "auto", score_threshold: float = 0.0) -> list[Hit]:
     """The best chunks of ``stores`` for ``queries``, scores in 0–1, descending."""
     hits: list[Hit] = []
+    vectors = None
     for store in stores:
-        hits.extend(_search_one(store, queries, filters, max_num_results, ranker))
+        if not store.embedding_model:
+            continue  # nothing ingested yet
+        embedder = current_embedder()
+        if embedder.name != store.embedding_model:
+            raise InvalidRequest(
+                f"Vector store '{store.id}' holds vectors of '{store.embedding_model}', but the server embeds "
+                f"queries with '{embedder.name}'; vectors of two models are never compared.",
+                param="vector_store_id", code="embedding_model_mismatch")
+        if vectors is None:
+            try:
+                vectors = embedder.embed(queries)
+            except EmbeddingError as exc:
+                raise InvalidRequest(f"The query could not be embedded: {exc}", code="embedding_failed") from exc
+        hits.extend(_search_one(store, queries, vectors, filters, max_num_results, ranker))
     hits = [h for h in hits if h.score >= score_threshold]
     hits.sort(key=lambda h: (-h.score, h.chunk_id))
     hits = hits[:max_num_results]
@@ -46,53 +62,42 @@ def search_stores(stores: list[VectorStore], *, queries: list[str], filters: dic
     return hits
 
 
-def _search_one(store: VectorStore, queries: list[str], filters: dict | None, limit: int, ranker: str) -> list[Hit]:
-    files = {pk: (file_id, name, attrs) for pk, file_id, name, attrs in
-             VectorStoreFile.objects.filter(vector_store=store, status="completed")
-             .values_list("pk", "file_id", "filename", "attributes")}
-    allowed = {pk for pk, (_, _, attrs) in files.items() if matches(filters, attrs)}
-    if not allowed or not store.embedding_model:
-        return []
-    embedder = current_embedder()
-    if embedder.name != store.embedding_model:
-        raise InvalidRequest(f"Vector store '{store.id}' holds vectors of '{store.embedding_model}', but the server "
-                             f"embeds queries with '{embedder.name}'; vectors of two models are never compared.",
-                             param="vector_store_id", code="embedding_model_mismatch")
-    try:
-        query_vectors = embedder.embed(queries)
-    except EmbeddingError as exc:
-        raise InvalidRequest(f"The query could not be embedded: {exc}", code="embedding_failed") from exc
-    entry = store_matrix(store.pk, store.index_version)
+def _search_one(store: VectorStore, queries: list[str], vectors: np.ndarray, filters: dict | None, limit: int,
+                ranker: str) -> list[Hit]:
+    index = store_index(store.pk, store.index_version)
+    if filters is None:
+        allowed = None
+    else:
+        allowed = {pk for pk, (_, _, attrs) in index.files.items() if matches(filters, attrs)}
+        if not allowed:
+            return []
     rankings: list[list[int]] = []
     cosine: dict[int, float] = {}
-    for query, vector in zip(queries, query_vectors):
-        vector_hits = vector_search(entry, np.asarray(vector, dtype=np.float32), allowed_files=allowed,
+    for query, vector in zip(queries, vectors):
+        vector_hits = vector_search(index, np.asarray(vector, dtype=np.float32), allowed_files=allowed,
                                     limit=CANDIDATES if ranker != "none" else limit)
         for chunk_id, score in vector_hits:
             cosine[chunk_id] = max(cosine.get(chunk_id, -1.0), score)
         rankings.append([c for c, _ in vector_hits])
         if ranker != "none":
-            rankings.append(_keyword_ids(store.pk, query, allowed))
+            rankings.append(_keyword_ids(index, store.pk, query, allowed))
     if ranker == "none":
         scored = sorted(((c, max(0.0, min(1.0, s))) for c, s in cosine.items()), key=lambda kv: (-kv[1], kv[0]))
     else:
         scored = reciprocal_rank_fusion(rankings)
     scored = scored[:limit]
-    owners = dict(Chunk.objects.filter(pk__in=[c for c, _ in scored]).values_list("pk", "store_file_id"))
     out = []
-    for chunk_id, score in scored:
-        pk = owners.get(chunk_id)
-        if pk not in files or pk not in allowed:
+    for (chunk_id, score), pk in zip(scored, index.file_of([c for c, _ in scored])):
+        if pk is None or pk not in index.files:
             continue
-        file_id, name, attrs = files[pk]
+        file_id, name, attrs = index.files[pk]
         out.append(Hit(chunk_id=chunk_id, score=round(float(score), 6), file_id=file_id, filename=name,
-                       attributes=attrs or {}, vector_store_id=store.pk))
+                       attributes=attrs, vector_store_id=store.pk))
     return out
 
 
-def _keyword_ids(store_id: str, query: str, allowed: set[int]) -> list[int]:
+def _keyword_ids(index: StoreIndex, store_id: str, query: str, allowed: set[int] | None) -> list[int]:
     rows = keyword_search(store_id=store_id, query=query, limit=CANDIDATES * 2)
-    if not rows:
-        return []
-    owners = dict(Chunk.objects.filter(pk__in=[c for c, _ in rows]).values_list("pk", "store_file_id"))
-    return [c for c, _ in rows if owners.get(c) in allowed][:CANDIDATES]
+    ids = [c for c, _ in rows]
+    owners = index.file_of(ids)
+    return [c for c, pk in zip(ids, owners) if pk is not None and (allowed is None or pk in allowed)][:CANDIDATES]

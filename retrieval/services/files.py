@@ -30,6 +30,7 @@ def attach_files(*, store: VectorStore, user, items: list[dict], batch: FileBatc
                           "attempts": 0, "completed_at": None})
             rows.append(row)
         store_touch(store)
+        bump_index(store.pk)  # a re-attached file leaves the searchable index until ingested again
     from retrieval import worker
 
     transaction.on_commit(worker.wake)
@@ -55,8 +56,10 @@ def batch_cancel(*, batch: FileBatch) -> FileBatch:
 
 
 def file_update_attributes(*, row: VectorStoreFile, attributes: dict | None) -> VectorStoreFile:
-    row.attributes = attributes
-    row.save(update_fields=["attributes"])
+    with transaction.atomic():
+        row.attributes = attributes
+        row.save(update_fields=["attributes"])
+        bump_index(row.vector_store_id)  # cached indexes carry the attributes that filters read
     return row
 
 

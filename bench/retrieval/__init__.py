@@ -1,0 +1,1 @@
+"""Retrieval benchmark: `python -m bench.retrieval` (docs/retrieval.md, docs/performance.md)."""
