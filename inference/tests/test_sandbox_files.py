@@ -74,6 +74,20 @@ async def test_the_image_is_a_real_png_of_the_requested_size(needs_sandbox_env):
     assert result.output_files[0].data[:8] == PNG_MAGIC
 
 
+async def test_matplotlib_starts_with_the_font_list_make_sandbox_env_built(needs_sandbox_env):
+    code = (
+        "import os\n"
+        "before = {n: os.stat('/tmp/matplotlib/' + n).st_mtime_ns for n in os.listdir('/tmp/matplotlib')}\n"
+        "import matplotlib.pyplot\n"
+        "after = {n: os.stat('/tmp/matplotlib/' + n).st_mtime_ns for n in os.listdir('/tmp/matplotlib')}\n"
+        "print(sorted(before), before == after)\n"
+    )
+
+    result = await run_python(code, timeout_s=60)
+
+    assert result.stdout == "['fontlist-v390.json'] True\n"  # copied in, and not rebuilt
+
+
 async def test_openpyxl_and_numpy_work(needs_sandbox_env):
     code = (
         "import numpy as np, openpyxl\n"
