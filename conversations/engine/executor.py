@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 # that breaks its contract and neither sends nor errors.
 STALL_GRACE_SECONDS = 5.0
 RESCHEDULE_EVERY_SECONDS = 1.0
+RESTARTED_ERROR = ("The server was restarted before this run finished (it waited ENTITIES_SHUTDOWN_GRACE_SECONDS). "
+                   "The text written so far was kept in the message; start a new run to continue.")
 
 
 class RunFailed(Exception):
@@ -71,7 +73,8 @@ class RunExecutor:
         self.run: Run | None = None
         self.turn: Turn | None = None
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        self.stop_reason: str | None = None  # "cancelled" | "expired" | "ended_elsewhere" once asked to stop
+        # "cancelled" | "expired" | "ended_elsewhere" | "restarted" once asked to stop
+        self.stop_reason: str | None = None
         self.finishing = False
         # For the overhead metric: wall time minus waiting on the model server and tools.
         self.started_at: float | None = None
@@ -415,10 +418,23 @@ class RunExecutor:
                 self.run = current
                 self.emit_run(f"thread.run.{current.status}")
             return
+        if reason == "restarted":
+            await self._end_for_restart()
+            return
         if self.run is None:
             self.run = await db(store.load_run, self.run_id)
         await self._close_open_message("run_cancelled" if reason == "cancelled" else "run_expired")
         await self._finish(reason)
+
+    async def _end_for_restart(self) -> None:
+        """The server is restarting and the grace period is over: fail the run, its text kept."""
+        current = await db(store.load_run, self.run_id)
+        if current is None or current.status == Run.Status.QUEUED:
+            return  # never claimed here: the next process adopts it
+        if self.run is None:
+            self.run = current
+        await self._close_open_message("run_failed")
+        await self._finish("failed", last_error={"code": "server_error", "message": RESTARTED_ERROR})
 
 
 def _last_tool_step(run: Run) -> dict | None:

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 STREAM_RETENTION_SECONDS = 120.0  # a finished run's event log stays replayable this long
 MAX_RETAINED_STREAMS = 5000
+RESTART_STOP_SECONDS = 5.0  # how long ending the runs left at a restart may take
 
 
 class Runtime:
@@ -43,6 +44,8 @@ class Runtime:
         self.control: remote.ControlListener | None = None
         self._fallback_thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self.draining = False  # set on SIGTERM/SIGINT: no new runs start here
+        self._drain: asyncio.Task | None = None
 
     # -- loop binding ------------------------------------------------------------------
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -56,6 +59,7 @@ class Runtime:
             self.streams.clear()
             self.executors.clear()
             self.background = []
+            self.draining, self._drain = False, None
             remote.reset_layer_for_new_loop()
         loop.call_soon_threadsafe(self._start_background)
 
@@ -133,6 +137,8 @@ class Runtime:
         self.call(self._start, run_id, backend)
 
     def _start(self, run_id: str, backend=None) -> None:
+        if self.draining:
+            return  # stays queued; its short lease runs out and the next process adopts it
         entry = self.executors.get(run_id)
         if entry is not None:
             if backend is not None:
@@ -239,7 +245,7 @@ class Runtime:
             try:
                 result = await db(sweeper.sweep_once, local_ids=set(self.executors), owner=self.owner)
                 for run_id in result["adopt"]:
-                    self._start(run_id)
+                    self._start(run_id)  # (not while draining: _start refuses)
                 if any(result[k] for k in ("failed", "cancelled", "expired")):
                     log.warning("sweeper ended runs: %s", {k: v for k, v in result.items() if v and k != "adopt"})
                 now = timezone.now()
@@ -253,8 +259,36 @@ class Runtime:
                 log.warning("sweep failed", exc_info=True)
             await asyncio.sleep(interval)
 
+    # -- graceful restart ------------------------------------------------------------------
+    def begin_drain(self, grace: float | None = None) -> asyncio.Task:
+        """Stop taking runs and give the running ones ``grace`` seconds (default
+        ENTITIES_SHUTDOWN_GRACE_SECONDS) to finish; then end what is left, its text kept
+        (loop thread; the server calls it on SIGTERM/SIGINT). Idempotent: one drain per loop."""
+        if self._drain is None:
+            self.draining = True
+            grace = settings.ENTITIES_SHUTDOWN_GRACE_SECONDS if grace is None else grace
+            self._drain = self.loop.create_task(self._drain_runs(grace), name="entities-drain")
+        return self._drain
+
+    async def _drain_runs(self, grace: float) -> None:
+        running = [task for task, _ in self.executors.values()]
+        if running:
+            log.warning("shutting down: %d running runs get %g s to finish", len(running), grace)
+            await asyncio.wait(running, timeout=grace)
+        left = list(self.executors.items())
+        for run_id, _ in left:
+            self._stop(run_id, "restarted")
+        if left:
+            log.warning("shutting down: ended %d runs that did not finish in time", len(left))
+            await asyncio.wait([task for _, (task, _) in left], timeout=RESTART_STOP_SECONDS)
+
+    async def stop_gracefully(self, grace: float | None = None, timeout: float = 5.0) -> None:
+        """The server's shutdown: drain (``begin_drain``), then stop background work."""
+        await self.begin_drain(grace)
+        await self.shutdown(timeout)
+
     async def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop background work (tests, server shutdown); running runs are left to their leases."""
+        """Stop background work (tests, server shutdown); runs still running are left to their leases."""
         for task in self.background:
             task.cancel()
         for task, _ in list(self.executors.values()):
