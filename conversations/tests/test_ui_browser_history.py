@@ -55,3 +55,27 @@ def test_a_failed_run_replaced_by_regenerate_is_left_out_after_a_reload(open_pag
     expect(page.locator(".run")).to_have_count(1)
     expect(last_reply(page)).to_have_attribute("data-run-id", second)
     expect(last_reply(page).get_by_role("alert")).to_contain_text(Run.objects.get(pk=second).last_error["message"])
+
+
+def test_a_run_started_in_another_tab_is_picked_up_and_streamed_once(open_page, person, settings):
+    settings.DEMO_TOKEN_DELAY = 0.03
+    make_assistant(person, name="Echo", model="demo/echo")
+    writer = open_page()
+    send(writer, "Hello from the first tab")
+    wait_for_run(writer)
+    reader = open_page(writer.url)
+    expect(reader.locator(".run")).to_have_count(1)
+
+    send(writer, "And again")
+    expect(writer.locator(".run")).to_have_count(2)
+    wait_for_run(writer)
+    # A run this tab did not start: redrawn from the snapshot, then followed.
+    expect(reader.locator(".run")).to_have_count(2)
+    wait_for_run(reader)
+
+    stored = Message.objects.filter(thread__owner=person, role="assistant").order_by("created_at").last()
+    assert "And again" in stored.text()
+    expect(reader.locator(".msg.user")).to_have_count(2)
+    # Drawn at the next animation frame: wait for it rather than read a frame early.
+    expect(last_reply(reader).locator(".msg.assistant")).to_have_js_property("markdownSource", stored.text())
+    expect(last_reply(reader).locator(".msg.assistant")).to_have_count(1)

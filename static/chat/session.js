@@ -7,7 +7,7 @@
 // rebuild the reply from the replayed events (keyed by id and seq, so nothing shows twice).
 
 import { CLOSE_UNAUTHENTICATED, ThreadSocket } from "./socket.js";
-import { activeRun, canSend, isActive, eventNeedsResync, findRun, noticeNeedsRefresh, pendingUser, planAfterReady } from "./state.js";
+import { activeRun, canSend, heldReplays, isActive, eventNeedsResync, findRun, noticeNeedsRefresh, pendingUser, planAfterReady } from "./state.js";
 
 export class ChatSession {
   /**
@@ -59,13 +59,16 @@ export class ChatSession {
     return this.pageApi.get(`${this.config.historyUrl}${encodeURIComponent(threadId)}/history`);
   }
 
-  /** Redraw the open thread from a fresh snapshot, then replay its active run from the start. */
+  /** Redraw the open thread from a fresh snapshot, then follow its active run: the events
+   * held meanwhile are replayed over it (state.js), or the run is asked for from its start. */
   async resync() {
     const before = this.state;
     if (this.dispatch({ type: "resync/start" }) === before) return;
     const { epoch, threadId } = this.state;
+    let relayed = new Set();
     try {
       const snapshot = await this.fetchSnapshot(threadId);
+      relayed = heldReplays(this.state); // their relays go on
       this.dispatch({ type: "history/loaded", epoch, snapshot });
     } catch (problem) {
       this.dispatch({ type: "history/failed", epoch });
@@ -73,7 +76,7 @@ export class ChatSession {
     }
     if (this.state.epoch !== epoch) return;
     const active = activeRun(this.state);
-    if (active) this.replay(active.id, 0);
+    if (active && !relayed.has(active.id)) this.replay(active.id, 0);
   }
 
   replay(runId, afterSeq) {

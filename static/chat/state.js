@@ -14,6 +14,7 @@
 //   open       the thread is shown and its socket is ready
 //   sending    a `send` or `regenerate` frame waits for its `accepted` (or `error`)
 //   resyncing  the thread is being redrawn from a fresh snapshot; run events wait for it
+//              (`held`), then replay over it: a relay already running goes on where it is
 //
 // Objects are never changed in place: an item that did not change keeps its identity, which
 // is how the renderer knows what to leave alone.
@@ -35,6 +36,7 @@ export function initialState() {
     items: [],
     composerError: null,
     stopRequested: null, // the run a Stop was asked for (its button waits for the answer)
+    held: [], // event frames that came while resyncing, applied over the fresh snapshot
     localKeys: 0, // for keys of user messages the server has not numbered yet
   };
 }
@@ -136,6 +138,39 @@ function onError(state, frame) {
   return next;
 }
 
+function applyFrame(state, { run_id: runId, seq, event: name, data }) {
+  return mapRun(state, runId, (item) => {
+    if (seq && seq <= item.lastSeq) return item; // applied already: a replay never shows anything twice
+    const next = applyRunEvent(item, name, data || {});
+    return seq ? { ...next, lastSeq: seq } : next;
+  });
+}
+
+const forReplay = (item) => ({
+  ...item,
+  lastSeq: 0,
+  parts: item.parts.map((part) => (part.kind === "message" && part.status === "in_progress" ? { ...part, text: "" } : part)),
+});
+
+/**
+ * The runs whose events held while resyncing will be replayed over the fresh snapshot: those
+ * the page did not show before. Their relay runs from the start of the run's segment (a run
+ * started elsewhere), so the held events and what follows are the whole segment; asking for a
+ * replay again would restart that relay under the events in flight. A run already shown has
+ * no such start: its held events are dropped and it is replayed from seq 0 instead.
+ */
+export function heldReplays(state) {
+  return new Set(state.held.map((frame) => frame.run_id).filter((runId) => !findRun(state, runId)));
+}
+
+function replayHeld(state, previous) {
+  const runs = heldReplays(previous);
+  if (!runs.size) return state;
+  let next = state;
+  for (const runId of runs) next = mapRun(next, runId, forReplay);
+  return previous.held.filter((frame) => runs.has(frame.run_id)).reduce(applyFrame, next);
+}
+
 /** The next state after `action` ({type, …}); the same object when nothing changed. */
 export function reduce(state, action) {
   switch (action.type) {
@@ -148,11 +183,12 @@ export function reduce(state, action) {
     case "history/loaded": {
       if (action.epoch !== state.epoch) return state;
       const { items } = loadHistory(action.snapshot);
-      return { ...state, items, connection: settled(state) };
+      return replayHeld({ ...state, items, connection: settled(state), held: [] }, state);
     }
     case "history/failed":
       if (action.epoch !== state.epoch) return state;
-      return state.connection === "loading" || state.connection === "resyncing" ? { ...state, connection: settled(state) } : state;
+      if (state.connection !== "loading" && state.connection !== "resyncing") return state;
+      return { ...state, connection: settled(state), held: [] }; // a run it does not show stays unknown
     case "resync/start":
       if (!state.threadId || state.connection === "loading" || state.connection === "resyncing") return state;
       return { ...state, connection: "resyncing" };
@@ -179,20 +215,11 @@ export function reduce(state, action) {
     case "socket/error":
       return onError(state, action.frame);
     case "run/event": {
-      const { run_id: runId, seq, event: name, data } = action.frame;
-      if (state.connection === "resyncing") return state; // the snapshot on its way includes it
-      return mapRun(state, runId, (item) => {
-        if (seq && seq <= item.lastSeq) return item; // applied already: a replay never shows anything twice
-        const next = applyRunEvent(item, name, data || {});
-        return seq ? { ...next, lastSeq: seq } : next;
-      });
+      if (state.connection === "resyncing") return { ...state, held: [...state.held, action.frame] };
+      return applyFrame(state, action.frame);
     }
     case "run/replay": // before a replay from the first event: in-progress text will stream again
-      return mapRun(state, action.runId, (item) => ({
-        ...item,
-        lastSeq: 0,
-        parts: item.parts.map((part) => (part.kind === "message" && part.status === "in_progress" ? { ...part, text: "" } : part)),
-      }));
+      return mapRun(state, action.runId, forReplay);
     case "run/refreshed": // a run object read over REST
       return mapRun(state, action.run.id, (item) => (item.status === action.run.status ? item : withRun(item, action.run)));
     case "action/cleared": // tool outputs submitted over REST

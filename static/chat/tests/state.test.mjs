@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import {
-  activeRun, canRegenerate, canSend, createStore, eventNeedsResync, findRun, initialState, lastRun,
+  activeRun, canRegenerate, canSend, createStore, eventNeedsResync, findRun, heldReplays, initialState, lastRun,
   noticeNeedsRefresh, pendingUser, planAfterReady, reduce, showEmpty,
 } from "../state.js";
 import { frames, message, replyEvents, run } from "./fixtures.mjs";
@@ -68,17 +68,43 @@ describe("connection state", () => {
     assert.equal(state.socket, "reconnecting");
   });
 
-  it("resyncs: events wait for the fresh snapshot, and it settles open", () => {
+  it("resyncs: events wait for the fresh snapshot, are replayed over it, and it settles open", () => {
+    // A run started in another tab: its relay runs from seq 1 while the page redraws.
+    const list = frames("run_2", replyEvents("run_2", "msg_b1", ["Hel", "lo", " again"]));
     let state = sentAndAccepted();
     state = reduce(state, { type: "resync/start" });
     assert.equal(state.connection, "resyncing");
     assert.equal(reduce(state, { type: "resync/start" }), state, "one resync at a time");
-    const [first] = frames("run_1", replyEvents("run_1", "msg_a1", ["x"]));
-    assert.equal(reduce(state, { type: "run/event", frame: first }), state, "events are ignored while resyncing");
-    assert.ok(!eventNeedsResync(state, { run_id: "run_other" }));
-    state = reduce(state, { type: "history/loaded", epoch: state.epoch, snapshot: { items: [] } });
+    assert.ok(!eventNeedsResync(state, list[0]), "no second resync for events that come meanwhile");
+    state = apply(state, events(list.slice(0, 8)));
+    assert.equal(findRun(state, "run_2"), null);
+    assert.equal(state.held.length, 8);
+    // The snapshot was read in mid-stream: the run with the text it had by then.
+    state = reduce(state, { type: "history/loaded", epoch: state.epoch, snapshot: { items: [
+      { type: "user", message: message("msg_u1", "user", "Hi") },
+      { type: "run", run: run("run_1", "completed"), messages: [message("msg_a1", "assistant", "Hi!", { run_id: "run_1" })], steps: [] },
+      { type: "user", message: message("msg_u2", "user", "Again") },
+      { type: "run", run: run("run_2", "in_progress"), messages: [message("msg_b1", "assistant", "Hel", { status: "in_progress", run_id: "run_2" })], steps: [] },
+    ] } });
     assert.equal(state.connection, "open");
-    assert.ok(showEmpty(state));
+    assert.deepEqual(state.held, []);
+    assert.equal(textOf(state, "run_2"), "Hello", "the held events rebuilt the text once");
+    assert.equal(findRun(state, "run_2").lastSeq, 8);
+    state = apply(state, events(list.slice(8)));
+    assert.equal(textOf(state, "run_2"), "Hello again");
+    assert.equal(findRun(state, "run_2").status, "completed");
+    assert.equal(textOf(state, "run_1"), "Hi!");
+  });
+
+  it("drops the held events of a run it already showed, to replay that one from seq 0", () => {
+    let state = apply(sentAndAccepted(), [{ type: "resync/start" }]);
+    state = apply(state, events(frames("run_1", [["thread.run.in_progress", run("run_1", "in_progress")]], 5)));
+    state = apply(state, events(frames("run_2", [["thread.run.created", run("run_2", "queued")]])));
+    assert.deepEqual([...heldReplays(state)], ["run_2"]);
+    state = reduce(state, { type: "history/loaded", epoch: state.epoch, snapshot: { items: [
+      { type: "user", message: message("msg_u1", "user", "Hi") }, { type: "run", run: run("run_1", "queued"), messages: [], steps: [] },
+    ] } });
+    assert.deepEqual([findRun(state, "run_1").status, findRun(state, "run_1").lastSeq], ["queued", 0]);
   });
 
   it("a failed snapshot leaves loading or resyncing", () => {
