@@ -156,7 +156,12 @@ async def run_python(
     available, message = await asyncio.to_thread(sandbox_status)
     if not available:
         return _refused(message)
-    inputs = await asyncio.to_thread(sandbox_files.open_inputs, input_files)
+    opening = asyncio.ensure_future(asyncio.to_thread(sandbox_files.open_inputs, input_files))
+    try:
+        inputs = await asyncio.shield(opening)
+    except asyncio.CancelledError:  # the thread still finishes: close what it opens
+        opening.add_done_callback(_close_opened_inputs)
+        raise
     try:
         if (needed := sum(item.size for item in inputs)) > disk_bytes:
             return _refused(
@@ -176,6 +181,11 @@ async def run_python(
             SLOTS.release()
     finally:
         sandbox_files.close_inputs(inputs)
+
+
+def _close_opened_inputs(opening: asyncio.Future) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        sandbox_files.close_inputs(opening.result())
 
 
 def _limits(timeout_s: float, memory_mb: int, max_processes: int, disk_bytes: int) -> Limits:
@@ -200,7 +210,12 @@ async def _run(code: str, inputs: list, limits: Limits, max_output_bytes: int) -
         )  # fmt: skip
         result.packages = python.has_packages
         if result.error is None:
-            await asyncio.to_thread(_finish, result, dirs, inputs, limits)
+            finishing = asyncio.ensure_future(asyncio.to_thread(_finish, result, dirs, inputs, limits))
+            try:
+                await asyncio.shield(finishing)
+            except asyncio.CancelledError:
+                await asyncio.wait([finishing])  # it reads through dirs' fds: they close only after
+                raise
         return result
     finally:
         theirs.close()
