@@ -219,6 +219,8 @@ class RunAdmin(admin.ModelAdmin):
 
     @admin.display(description="assistant")
     def assistant(self, run: Run) -> str:
+        if not run.assistant_id:
+            return "— (a Responses API run: no assistant)"
         # The admin escapes "_" in ids (``quote``); "asst_3C…" would otherwise read as "asst<…".
         url = reverse("admin:assistants_assistant_change", args=[quote(run.assistant_id)])
         return format_html('<a href="{}">{}</a>', url, run.assistant_id)

@@ -28,6 +28,10 @@ class File(models.Model):
     status = models.CharField(max_length=16, default="processed")
     status_details = models.TextField(null=True, blank=True)
     storage_name = models.CharField(max_length=255, unique=True, editable=False)
+    # What made a generated file (a run id for the code interpreter's outputs) and its path
+    # there (``chart.png`` under /mnt/data): opaque to this app, read by the run engine.
+    origin = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    origin_path = models.CharField(max_length=512, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -62,8 +62,10 @@ def quota_left(user) -> tuple[int | None, int]:
 
 
 def file_create(*, user, content, filename: str, purpose: str, expires_after_seconds: int | None = None,
-                content_type: str | None = None) -> File:
+                content_type: str | None = None, origin: str = "", origin_path: str = "") -> File:
     """Store ``content`` (an UploadedFile, Django File or bytes) as a new File of ``user``.
+
+    ``origin``/``origin_path`` record what generated the file (a run, its sandbox path).
 
     Raises FileTooLarge (413) or QuotaExceeded (400); on any failure nothing is kept.
     """
@@ -94,7 +96,7 @@ def file_create(*, user, content, filename: str, purpose: str, expires_after_sec
                 id=file_id, owner=user, created_at=now, filename=filename, bytes=size, purpose=purpose,
                 content_type=_content_type(filename, content_type or getattr(content, "content_type", None)),
                 expires_at=now + timedelta(seconds=expires_after_seconds) if expires_after_seconds else None,
-                storage_name=name,
+                storage_name=name, origin=origin, origin_path=origin_path[:512],
             )
     except BaseException:
         _delete_bytes(name)

@@ -122,6 +122,11 @@ def build_chat_request(run: Run, *, backend_model: str) -> ChatRequest:
     system = run.instructions or ""
     if run.additional_instructions:
         system = f"{system}\n\n{run.additional_instructions}" if system else run.additional_instructions
+    if any(t.get("type") == "code_interpreter" for t in run.tools or []):
+        from conversations.engine.code_files import files_note
+
+        if note := files_note(run):  # the model is told where the run's files are
+            system = f"{system}\n\n{note}" if system else note
     messages = ([{"role": "system", "content": system}] if system else []) + history
     tools = model_tools(run.tools)
     return ChatRequest(

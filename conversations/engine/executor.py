@@ -347,7 +347,7 @@ class RunExecutor:
         server = [a for a in actions if not a.client_side]
         if server:
             tools_started = time.perf_counter()
-            await asyncio.gather(*(execute_action(a, run_tools=self.run.tools) for a in server))
+            await asyncio.gather(*(execute_action(a, run_tools=self.run.tools, run=self.run) for a in server))
             self.waited += time.perf_counter() - tools_started
             await db(store.finish_actions, server)
             for position, action in enumerate(actions):

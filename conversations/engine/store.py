@@ -14,6 +14,7 @@ from django.db.models import Case, JSONField, Value, When
 from django.utils import timezone
 
 from conversations.engine import state
+from conversations.engine.code_files import reply_content
 from conversations.engine.state import INCOMPLETE_REASON, close_open_messages
 from conversations.models import Action, Message, Run, text_part
 
@@ -45,7 +46,7 @@ def create_assistant_message(run: Run) -> Message:
 
 def finish_message(message: Message, text: str, *, incomplete_reason: str | None = None) -> Message:
     now = timezone.now()
-    message.content = [text_part(text)]
+    message.content = reply_content(message, text)  # generated images and file links (code_files)
     if incomplete_reason:
         message.status, message.incomplete_at = Message.Status.INCOMPLETE, now
         message.incomplete_details = {"reason": incomplete_reason}

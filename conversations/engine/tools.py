@@ -51,10 +51,21 @@ def code_from_arguments(arguments: str) -> str:
     return str(parsed)
 
 
-async def execute_action(action: Action, *, run_tools: list[dict], available_functions: dict | None = None) -> Action:
-    """Run one server-side action; fill status, output (for the model) and outputs."""
+async def execute_action(action: Action, *, run_tools: list[dict], available_functions: dict | None = None,
+                         run=None) -> Action:
+    """Run one server-side action; fill status, output (for the model) and outputs.
+
+    With ``run``, the code interpreter gets the run's files and its written files become Files.
+    """
     try:
-        if action.tool_type == Action.ToolType.CODE_INTERPRETER:
+        if action.tool_type == Action.ToolType.CODE_INTERPRETER and run is not None:
+            from conversations.engine.code_files import run_code
+
+            outputs, text, ok = await run_code(code_from_arguments(action.arguments), run)
+            action.outputs, action.output = outputs, text
+            action.status = Action.Status.COMPLETED if ok else Action.Status.FAILED
+            action.error = None if ok else text
+        elif action.tool_type == Action.ToolType.CODE_INTERPRETER:
             from inference.tools.code_interpreter import run_code_interpreter
 
             outputs, text, ok = await run_code_interpreter(code_from_arguments(action.arguments))
