@@ -39,13 +39,16 @@ key: $(RUN_STAMP)
 # channel layer, and a watcher on one worker would not see a run streaming on another.
 WORKERS ?= $(if $(REDIS_URL),$(shell nproc),1)
 
+# Production: SECRET_KEY is required and the development key (.local/secret-key) never read.
+serve-prod: export ENTITIES_PRODUCTION := 1
 serve-prod: $(RUN_STAMP)
 	@if [ "$(WORKERS)" -gt 1 ] && [ -z "$(REDIS_URL)" ]; then \
 		echo "serve-prod: WORKERS=$(WORKERS) needs REDIS_URL (the processes share runs through Redis); set it or use WORKERS=1" >&2; exit 2; fi
 	@[ -n "$(REDIS_URL)" ] || echo "serve-prod: REDIS_URL is not set, so one worker (set REDIS_URL for one per core)"
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput
-	$(BIN)/uvicorn entities_project.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log --ws-per-message-deflate false
+	$(BIN)/uvicorn entities_project.asgi:application --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log --ws-per-message-deflate false \
+		--http entities_project.http_protocol:HeaderTimeoutHttpToolsProtocol
 
 ## make test: the same bootstrap, then the whole suite (browser tools installed where possible).
 test: $(STAMP) install-test-tools sandbox-env

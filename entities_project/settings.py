@@ -30,15 +30,29 @@ except OSError:  # a read-only install: only the first-run credentials and test 
 load_dotenv(BASE_DIR / ".env", override=False)
 
 DEBUG = env_bool("DEBUG", False)
+# Production (`make serve-prod` sets it): SECRET_KEY is required, whatever DEBUG says, and
+# the development key below is never read.
+ENTITIES_PRODUCTION = env_bool("ENTITIES_PRODUCTION", False)
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and not env_bool("ENTITIES_ALLOW_EPHEMERAL_SECRET", False):
+    if ENTITIES_PRODUCTION:
         raise ImproperlyConfigured(
-            "SECRET_KEY is not set and DEBUG is off. Set SECRET_KEY to a long random string "
-            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=1 for development."
-        )
-    # Development only: a per-process key (sessions and JWTs do not survive a restart).
-    SECRET_KEY = "dev-insecure-" + secrets.token_urlsafe(40)
+            "SECRET_KEY is not set and ENTITIES_PRODUCTION is on (make serve-prod): set SECRET_KEY to a long random "
+            "string (python -c 'import secrets; print(secrets.token_urlsafe(50))').")
+    from entities_project.dev_secret import development_secret_key
+
+    # Development: one key kept in LOCAL_DIR/secret-key (mode 0600), created by the first
+    # DEBUG command (`make run`) and read by every later one, so sessions and JWTs survive
+    # restarts and `manage.py …` works without variables. Never created with DEBUG off.
+    SECRET_KEY = development_secret_key(LOCAL_DIR / "secret-key", create=DEBUG)
+    if not SECRET_KEY:
+        if not env_bool("ENTITIES_ALLOW_EPHEMERAL_SECRET", False):
+            raise ImproperlyConfigured(
+                "SECRET_KEY is not set and DEBUG is off. Set SECRET_KEY to a long random string "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or set DEBUG=1 for development "
+                "(`make run` keeps a development key in .local/secret-key).")
+        # A per-process key (sessions and JWTs do not survive a restart).
+        SECRET_KEY = "dev-insecure-" + secrets.token_urlsafe(40)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -185,6 +199,9 @@ if REDIS_URL:
 # An authenticated API key is trusted for this long in each process (0: look it up on every
 # request). Revocation through Entities is immediate in the process that did it.
 ENTITIES_API_KEY_CACHE_SECONDS = env_float("ENTITIES_API_KEY_CACHE_SECONDS", 5.0, minimum=0.0)
+# A connection to `make serve-prod` must send a whole request head within this many seconds
+# of opening (and of each response, on keep-alive); 0 turns it off (entities_project/http_protocol.py).
+ENTITIES_HEADER_TIMEOUT_SECONDS = env_float("ENTITIES_HEADER_TIMEOUT_SECONDS", 10.0, minimum=0.0)
 
 # Threads that run Django's synchronous request code (views, middleware); see request_threads.py.
 ENTITIES_REQUEST_THREADS = env_int("ENTITIES_REQUEST_THREADS", 4, minimum=1)
