@@ -25,8 +25,10 @@ Writing a translator, rely on this and nothing else in the engine:
 - Order: a message's ``created`` comes before its deltas, its ``completed``/``incomplete``
   after them; two messages' deltas never interleave; a tool step is announced
   (``thread.run.step.created``) before its deltas.
-- A replay (a client that attached late, ``engine/replay.py``) sends the same events with
-  the same numbers; only a message's text may come in fewer, larger deltas.
+- Follow a run with ``engine.watch.watch_run(run_id, after_seq=k)``: the events with seq > k,
+  each once, replayed then live, until the segment ends. A replay from stored state
+  (``engine/replay.py``) sends the same events with the same numbers, except that a
+  message's text comes as one delta and a tool call is announced whole (docs/streaming.md).
 """
 
 from __future__ import annotations

@@ -115,7 +115,8 @@ def test_it_sends_the_final_run_and_done_to_a_watcher_attaching_after_the_end(li
                                headers={**alice.headers, "Last-Event-ID": last_id}).text)
 
     # Nothing is left after the last id: the final run event comes once more (the outcome).
-    assert [(e.id, e.event, e.data) for e in late] == [(e.id, e.event, e.data) for e in whole[-2:]]
+    assert [(e.id, e.event) for e in late] == [(e.id, e.event) for e in whole[-2:]]
+    assert late[0].json() == whole[-2].json()
     assert late[0].json()["status"] == "completed"
 
 
@@ -171,3 +172,17 @@ def test_it_hides_another_users_run_and_refuses_a_bad_position(live_entities, al
         assert response.status_code == 400
         assert response.json()["error"]["param"] == "after_seq"
     assert httpx.get(url).status_code == 401
+
+
+def test_it_registers_the_resume_route_once():
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def routes(patterns, prefix=""):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                yield from routes(p.url_patterns, prefix + str(p.pattern))
+            elif isinstance(p, URLPattern):
+                yield prefix + str(p.pattern)
+
+    assert [r for r in routes(get_resolver().url_patterns) if r.endswith("/events")] == [
+        "v1/threads/<str:thread_id>/runs/<str:run_id>/events"]
