@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai
+from testsupport.live import sdk_for
 from testsupport.scenarios import Reply
 from testsupport.sse import FAKE_CHUNKS, FAKE_TEXT, cloud, parse_sse  # noqa: F401 - cloud is a fixture
 
@@ -89,8 +90,6 @@ def test_it_needs_no_openai_beta_header_and_rejects_bad_input_with_the_envelope(
 
 
 def test_it_hides_other_users_responses(sdk, live_entities, bob):
-    from testsupport.live import sdk_for
-
     response = sdk.responses.create(model="demo/echo", input="mine")
     with sdk_for(live_entities, bob) as other:
         with pytest.raises(openai.NotFoundError):
@@ -99,3 +98,35 @@ def test_it_hides_other_users_responses(sdk, live_entities, bob):
             other.responses.delete(response.id)
         with pytest.raises(openai.NotFoundError):
             other.responses.create(model="demo/echo", input="x", previous_response_id=response.id)
+
+
+def test_it_throttles_responses_like_every_v1_endpoint(live_entities, alice):
+    from django.conf import settings
+    from django.core.cache import cache
+    from django.test import override_settings
+
+    from kernel.api.throttling import ApiKeyRateThrottle, UserRateThrottle
+
+    cache.delete(UserRateThrottle.cache_format % {"scope": "user", "ident": alice.user.pk})
+    for key in alice.user.api_keys.all():
+        cache.delete(ApiKeyRateThrottle.cache_format % {"scope": "api_key", "ident": key.prefix})
+    rates = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"api_key": "2/min", "user": "1000/min"}}
+    with override_settings(REST_FRAMEWORK=rates), sdk_for(live_entities, alice) as client:
+        client.conversations.create()
+        client.conversations.create()
+        with pytest.raises(openai.RateLimitError) as refused:
+            client.responses.create(model="demo/echo", input="x")
+    assert (refused.value.status_code, refused.value.code) == (429, "rate_limit_exceeded")
+
+
+def test_a_user_at_the_active_run_limit_gets_429(sdk, cloud):
+    from django.test import override_settings
+
+    from testsupport.scenarios import Hang
+
+    cloud.push(Hang())
+    with override_settings(ENTITIES_MAX_ACTIVE_RUNS_PER_USER=1):
+        running = sdk.responses.create(model="cloud/x", input="wait", background=True)
+        with pytest.raises(openai.RateLimitError):
+            sdk.responses.create(model="cloud/x", input="another")
+        sdk.responses.cancel(running.id)
