@@ -19,6 +19,7 @@ from django.utils import timezone
 from conversations.engine import store
 from conversations.engine.context import build_chat_request
 from conversations.engine.db import db
+from conversations.engine.endings import RunEndings
 from conversations.engine.events import message_text_delta, step_tool_call_delta
 from conversations.engine.stream import RunStream
 from conversations.engine.tools import classify_call, code_from_arguments, execute_action
@@ -38,8 +39,6 @@ log = logging.getLogger(__name__)
 # that breaks its contract and neither sends nor errors.
 STALL_GRACE_SECONDS = 5.0
 RESCHEDULE_EVERY_SECONDS = 1.0
-RESTARTED_ERROR = ("The server was restarted before this run finished (it waited ENTITIES_SHUTDOWN_GRACE_SECONDS). "
-                   "The text written so far was kept in the message; start a new run to continue.")
 
 
 class RunFailed(Exception):
@@ -62,7 +61,7 @@ class Turn:
     saved: int = 0  # how many of ``parts`` the last checkpoint stored
 
 
-class RunExecutor:
+class RunExecutor(RunEndings):
     def __init__(self, run_id: str, stream: RunStream, *, owner: str, backend=None):
         self.run_id = run_id
         self.stream = stream
@@ -85,16 +84,6 @@ class RunExecutor:
     # -- publishing ---------------------------------------------------------------------
     def emit(self, name: str, data) -> None:
         self.stream.append(name, data)
-
-    def _observe_end(self, status: str) -> None:
-        metrics.RUNS.labels(status=status).inc()
-        metrics.TOKENS.inc(self.deltas)
-        self.deltas = 0
-        if self.started_at is not None:
-            total = time.perf_counter() - self.started_at
-            metrics.OVERHEAD.observe(max(total - self.waited, 0.0))
-            metrics.UPSTREAM_WAIT.observe(self.waited)
-            self.started_at = None
 
     def emit_run(self, *names: str) -> None:
         """Announce the run as it is now, under each of ``names`` (one payload, built once)."""
@@ -378,63 +367,6 @@ class RunExecutor:
         self.usage["prompt_tokens"] += prompt
         self.usage["completion_tokens"] += completion
         self.usage["total_tokens"] = self.usage["prompt_tokens"] + self.usage["completion_tokens"]
-
-    async def _finish(self, status: str, *, incomplete: dict | None = None, last_error: dict | None = None) -> None:
-        self.finishing = True  # the lease check must not mistake our own ending for someone else's
-        run = await db(store.finish_run, self.run_id, status, usage=self.usage, event_seq=self.stream.last_seq + 1,
-                       last_error=last_error, incomplete_details=incomplete)
-        if run is None:
-            # Someone else (a cancel, the sweeper) ended it first: publish what is stored.
-            current = await db(store.load_run, self.run_id)
-            if current is not None and current.is_terminal:
-                self.run = current
-                self.emit_run(f"thread.run.{current.status}")
-            return
-        self.run = run
-        self._observe_end(status)
-        self.emit_run(f"thread.run.{status}")
-
-    async def _close_open_message(self, reason: str) -> None:
-        turn = self.turn
-        if turn is not None and turn.message_open and turn.message is not None:
-            await self._close_message(turn, incomplete_reason=reason)
-
-    async def _fail(self, message: str, code: str = "server_error") -> None:
-        log.warning("run %s failed: %s", self.run_id, message)
-        try:
-            if self.run is None:
-                self.run = await db(store.load_run, self.run_id)
-            await self._close_open_message("run_failed")
-            await self._finish("failed", last_error={"code": code, "message": message})
-        except Exception:  # noqa: BLE001
-            log.exception("could not record the failure of run %s; the sweeper will end it", self.run_id)
-
-    async def _stop(self, reason: str) -> None:
-        """Finish a run that was asked to stop (cancel) or ran out of time (expired)."""
-        if reason == "ended_elsewhere":
-            # Another process (its sweeper) already ended this run: publish what is stored, write nothing.
-            current = await db(store.load_run, self.run_id)
-            if current is not None and current.is_terminal:
-                self.run = current
-                self.emit_run(f"thread.run.{current.status}")
-            return
-        if reason == "restarted":
-            await self._end_for_restart()
-            return
-        if self.run is None:
-            self.run = await db(store.load_run, self.run_id)
-        await self._close_open_message("run_cancelled" if reason == "cancelled" else "run_expired")
-        await self._finish(reason)
-
-    async def _end_for_restart(self) -> None:
-        """The server is restarting and the grace period is over: fail the run, its text kept."""
-        current = await db(store.load_run, self.run_id)
-        if current is None or current.status == Run.Status.QUEUED:
-            return  # never claimed here: the next process adopts it
-        if self.run is None:
-            self.run = current
-        await self._close_open_message("run_failed")
-        await self._finish("failed", last_error={"code": "server_error", "message": RESTARTED_ERROR})
 
 
 def _last_tool_step(run: Run) -> dict | None:

@@ -14,7 +14,7 @@ import openai
 import pytest
 from django.utils import timezone
 
-from conversations.engine.executor import RESTARTED_ERROR
+from conversations.engine.endings import RESTARTED_ERROR
 from conversations.models import Message, Run
 from conversations.tests.engine_support import *  # noqa: F401,F403 — fake_openai, wait_for, …
 from testsupport.factories import make_assistant, make_message, make_run, make_thread
