@@ -231,7 +231,8 @@ def _finish(result: SandboxResult, dirs: sandbox_files.SandboxDirs, inputs: list
             dirs.fds[0], inputs, max_files=settings.CODE_INTERPRETER_MAX_FILES_OUT,
             max_bytes=settings.CODE_INTERPRETER_MAX_FILES_OUT_MB * 1024 * 1024, max_listed=MAX_LISTED_FILES,
         )  # fmt: skip
-        result.files, result.output_files, result.omitted_files = collected.listed, collected.returned, collected.omitted
+        result.files, result.output_files = collected.listed, collected.returned
+        result.omitted_files = collected.omitted
     result.disk_full = dirs.full or ENOSPC_TEXT in result.stdout or ENOSPC_TEXT in result.stderr
     if result.disk_full:
         result.stderr += _note(

@@ -38,11 +38,11 @@ sock.sendmsg([b"dirs"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i",
 sock.close()
 for fd in fds:
     os.close(fd)
-fonts = "/opt/venv/share/matplotlib"
+fonts, cache = "/opt/venv/share/matplotlib", os.environ["MPLCONFIGDIR"]
 if os.path.isdir(fonts):
-    os.makedirs(os.environ["MPLCONFIGDIR"], exist_ok=True)
+    os.makedirs(cache, exist_ok=True)
     for name in os.listdir(fonts):
-        with open(os.path.join(fonts, name), "rb") as src, open(os.path.join(os.environ["MPLCONFIGDIR"], name), "wb") as dst:
+        with open(os.path.join(fonts, name), "rb") as src, open(os.path.join(cache, name), "wb") as dst:
             dst.write(src.read())
 os.execv(sys.executable, [sys.executable, "-I", "-u", "/sandbox/main.py"])
 """

@@ -34,7 +34,9 @@ class CodeInterpreterRun:
     result: SandboxResult | None = None
 
 
-async def execute(code: str, *, input_files: Mapping[str, bytes | str | os.PathLike] | None = None) -> CodeInterpreterRun:
+async def execute(
+    code: str, *, input_files: Mapping[str, bytes | str | os.PathLike] | None = None
+) -> CodeInterpreterRun:
     """Run ``code`` with ``input_files`` (name -> bytes or host path) at ``/mnt/data/<name>``.
 
     ``files`` are what the code created or changed under ``/mnt/data`` (name relative to it,
