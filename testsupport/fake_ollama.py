@@ -26,11 +26,13 @@ class FakeOllamaServer(FakeModelServer):
         super().__init__()
         self.models = list(models)
         self._default_models = list(models)
+        self.vision_models: set[str] = set()  # /api/show lists "vision" in their capabilities
 
     def reset(self) -> None:
         """Also restore the model list."""
         super().reset()
         self.models = list(self._default_models)
+        self.vision_models = set()
 
     @property
     def url(self) -> str:
@@ -42,6 +44,10 @@ class FakeOllamaServer(FakeModelServer):
             await exchange.respond(200, json.dumps({"models": models}).encode())
         elif method == "POST" and path == "/api/chat":
             await self._chat(body or {}, exchange)
+        elif method == "POST" and path == "/api/show":
+            model = (body or {}).get("model")
+            capabilities = ["completion", "vision"] if model in self.vision_models else ["completion"]
+            await exchange.respond(200, json.dumps({"details": {}, "capabilities": capabilities}).encode())
         else:
             await exchange.respond(404, b"404 page not found", "text/plain")
 

@@ -7,6 +7,7 @@ every backend accepts (each backend converts it to its own wire format).
 from __future__ import annotations
 
 from conversations.models import Action, Message, Run
+from inference.backends.base import content_text
 from inference.events import ChatRequest
 
 CODE_INTERPRETER_FUNCTION = {
@@ -58,12 +59,22 @@ def model_response_format(fmt) -> dict | None:
     return None
 
 
-def _message_text(message: Message) -> str:
+def _message_text(message: Message) -> str | list[dict]:
+    """The message's text, or, when a user's message has images, chat-completions parts with
+    them as ``image_url`` parts (each backend sends them on or puts in a placeholder)."""
+    if message.role == Message.Role.USER and any(
+            p.get("type") in ("image_file", "image_url") for p in message.content or []):
+        from conversations.engine.images import content_parts
+
+        return content_parts(message)
     parts = []
     for part in message.content or []:
         if part.get("type") == "text":
             parts.append(part.get("text", {}).get("value", ""))
-        elif part.get("type") in ("image_file", "image_url"):
+        elif part.get("type") == "image_file":
+            # Images the code interpreter made: the model saw the tool result that named them.
+            parts.append(f"[image {(part.get('image_file') or {}).get('file_id')} shown to the user]")
+        elif part.get("type") == "image_url":
             parts.append("[image omitted: this backend receives text only]")
     return "".join(parts)
 
@@ -93,7 +104,7 @@ def _truncate(history: list[dict], run: Run) -> list[dict]:
             history = history[1:]
     if run.max_prompt_tokens:
         budget = run.max_prompt_tokens * CHARS_PER_TOKEN
-        while len(history) > 1 and sum(len(m.get("content") or "") for m in history) > budget:
+        while len(history) > 1 and sum(len(content_text(m.get("content"))) for m in history) > budget:
             history = history[1:]
             while history and history[0]["role"] == "tool":
                 history = history[1:]

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from django.conf import settings
 
-from inference.backends.base import InferenceBackend, content_text, new_tool_call_id, short_body
+from inference.backends.base import InferenceBackend, new_tool_call_id, short_body
 from inference.backends.clients import (
     LIST_MODELS_TIMEOUT,
     LoopLocal,
@@ -19,7 +19,9 @@ from inference.backends.clients import (
     stream_timeout,
     transport_error_message,
 )
+from inference.backends.ollama_vision import model_sees, ollama_content
 from inference.events import ChatRequest, Finish, InferenceEvent, StreamError, TextDelta, ToolCallDelta, Usage
+from inference.vision import has_images
 
 DEFAULT_PORT = 11434
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
@@ -49,7 +51,10 @@ class OllamaBackend(InferenceBackend):
         try:
             # `async with` closes the connection on cancel or early exit, which is what
             # makes Ollama stop generating for a reply nobody reads any more.
-            async with self._client().stream("POST", f"{self.host}/api/chat", json=ollama_payload(request)) as response:
+            # Asked only when there are images: whether this model takes them (cached).
+            sees = has_images(request.messages) and await model_sees(self._client(), self.host, request.model)
+            async with self._client().stream("POST", f"{self.host}/api/chat",
+                                             json=ollama_payload(request, sees=sees)) as response:
                 if response.status_code >= 400:
                     body = (await response.aread()).decode("utf-8", "replace")
                     error = self._status_error(response.status_code, body, request.model)
@@ -155,9 +160,9 @@ def ollama_url(raw: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def ollama_payload(request: ChatRequest) -> dict:
-    """The /api/chat body for `request`: only the options that were set."""
-    payload: dict = {"model": request.model, "messages": ollama_messages(request.messages), "stream": True}
+def ollama_payload(request: ChatRequest, *, sees: bool = False) -> dict:
+    """The /api/chat body for `request`: only the options that were set; images only if the model `sees`."""
+    payload: dict = {"model": request.model, "messages": ollama_messages(request.messages, sees=sees), "stream": True}
     # Ollama has no tool_choice; "none" is honoured by not offering the tools at all.
     if request.tools and request.tool_choice != "none":
         payload["tools"] = request.tools
@@ -176,13 +181,13 @@ def ollama_payload(request: ChatRequest) -> dict:
     return payload
 
 
-def ollama_messages(messages: list[dict]) -> list[dict]:
+def ollama_messages(messages: list[dict], *, sees: bool = False) -> list[dict]:
     """Chat-completions messages in Ollama's shape (tool arguments as objects, not strings)."""
     tool_names: dict[str | None, str | None] = {}
     converted = []
     for message in messages:
         role = message.get("role")
-        item: dict = {"role": role, "content": content_text(message.get("content"))}
+        item: dict = {"role": role, **ollama_content(message.get("content"), sees=sees)}
         if role == "assistant" and message.get("tool_calls"):
             item["tool_calls"] = []
             for call in message["tool_calls"]:

@@ -27,6 +27,7 @@ from inference.backends.clients import (
     transport_error_message,
 )
 from inference.events import FINISH_REASONS, ChatRequest, Finish, InferenceEvent, StreamError, TextDelta, ToolCallDelta, Usage
+from inference.vision import for_model, sees_by_setting
 
 @dataclass(frozen=True)
 class _Clients:
@@ -191,7 +192,8 @@ def chat_params(request: ChatRequest) -> dict:
     """`chat.completions.create` arguments for `request`, passing only what was set."""
     params: dict = {
         "model": request.model,
-        "messages": request.messages,
+        # Image parts as they are for a model that sees (ENTITIES_VISION_MODELS), else placeholders.
+        "messages": for_model(request.messages, sees=sees_by_setting(request.model)),
         "stream": True,
         "stream_options": {"include_usage": True},
     }
