@@ -95,7 +95,7 @@ def open_inputs(files: dict[str, bytes | str | os.PathLike] | None) -> list[Inpu
                 while view:
                     view = view[os.write(fd, view[:READ_CHUNK]) :]
             else:
-                fd = os.open(os.fspath(content), os.O_RDONLY | os.O_CLOEXEC)
+                fd = os.open(os.fspath(content), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
                 if not stat.S_ISREG(os.fstat(fd).st_mode):
                     os.close(fd)
                     raise ValueError(f"input file {name!r}: {os.fspath(content)} is not a regular file")

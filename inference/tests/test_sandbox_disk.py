@@ -176,7 +176,7 @@ async def test_at_most_the_configured_number_of_sandboxes_run_at_once(settings):
     settings.CODE_INTERPRETER_MAX_CONCURRENT = 2
     settings.CODE_INTERPRETER_QUEUE_TIMEOUT = 60
 
-    results = await asyncio.gather(*(run_python(SLEEPER.format(seconds=1), timeout_s=20) for _ in range(5)))
+    results = await asyncio.gather(*(run_python(SLEEPER.format(seconds=2), timeout_s=20) for _ in range(5)))
 
     assert [r.error for r in results] == [None] * 5
     assert _most_at_once(_intervals(results)) == 2  # side by side, but never three

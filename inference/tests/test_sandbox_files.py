@@ -181,6 +181,14 @@ async def test_inputs_larger_than_the_disk_are_refused_before_anything_runs(sett
     assert result.error == "the input files (2 MB) do not fit in the sandbox's 1 MB (CODE_INTERPRETER_DISK_MB)"
 
 
+async def test_an_input_path_must_be_a_regular_file(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+
+    with pytest.raises(ValueError, match="is not a regular file"):
+        await run_python("print(1)", input_files={"pipe": fifo})
+
+
 @pytest.mark.parametrize("name", ["../escape.txt", "a/b.csv", "..", ".", "", "nul\x00.txt"])
 async def test_an_input_name_must_be_a_plain_file_name(name):
     with pytest.raises(ValueError, match="plain file name"):
