@@ -239,37 +239,6 @@ STORAGES = {
 }
 # How often each process deletes expired files (and, every 60th pass, orphaned bytes).
 ENTITIES_FILES_SWEEP_SECONDS = env_float("ENTITIES_FILES_SWEEP_SECONDS", 30.0, minimum=0.1)
-# Routes whose body may be larger than ENTITIES_MAX_BODY_BYTES (the multipart overhead on top).
-ENTITIES_LARGE_BODY_ROUTES = {("POST", "/v1/files"): ENTITIES_MAX_FILE_BYTES + 1024 * 1024}
-
-# --- Files (docs/files.md) -------------------------------------------------------------
-ENTITIES_FILES_DIR = Path(env_str("ENTITIES_FILES_DIR") or LOCAL_DIR / "files")
-ENTITIES_MAX_FILE_BYTES = env_int("ENTITIES_MAX_FILE_BYTES", 512 * 1024 * 1024, minimum=1)
-# Per-user total of stored file bytes; 0 turns the quota off.
-ENTITIES_USER_STORAGE_BYTES = env_int("ENTITIES_USER_STORAGE_BYTES", 10 * 1024**3, minimum=0)
-# Any Django storage class for file bytes (e.g. storages.backends.s3.S3Storage) and its options as JSON.
-ENTITIES_FILES_STORAGE = env_str("ENTITIES_FILES_STORAGE", "django.core.files.storage.FileSystemStorage")
-try:
-    import json as _json
-
-    _files_options = _json.loads(env_str("ENTITIES_FILES_STORAGE_OPTIONS") or "{}")
-except ValueError as exc:
-    raise ImproperlyConfigured(f"ENTITIES_FILES_STORAGE_OPTIONS must be a JSON object: {exc}") from None
-if ENTITIES_FILES_STORAGE.endswith("FileSystemStorage"):
-    _files_options.setdefault("location", str(ENTITIES_FILES_DIR))
-    # Uploads land in a temporary file beside the store, so keeping one is a rename.
-    FILE_UPLOAD_TEMP_DIR = str(Path(_files_options["location"]) / ".incoming")
-    try:
-        Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
-    except OSError:
-        FILE_UPLOAD_TEMP_DIR = None
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    "files": {"BACKEND": ENTITIES_FILES_STORAGE, "OPTIONS": _files_options},
-}
-# How often each process deletes expired files (and, every 60th pass, orphaned bytes).
-ENTITIES_FILES_SWEEP_SECONDS = env_float("ENTITIES_FILES_SWEEP_SECONDS", 30.0, minimum=0.1)
 # Models that see images when their server does not say (Ollama does): shell patterns.
 ENTITIES_VISION_MODELS = env_list("ENTITIES_VISION_MODELS", [
     "gpt-4o*", "gpt-4.1*", "gpt-5*", "o1", "o1-2*", "o3*", "o4*", "*vision*", "*llava*", "*-vl*", "*vl:*"])
