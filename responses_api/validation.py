@@ -120,7 +120,8 @@ def _tools(value: Any, path: str = "tools") -> list[dict]:
             raise f.invalid_type(tool_path, "an object", tool)
         kind = f.string(tool.get("type"), f.join(tool_path, "type"))
         if kind == "function":
-            f.obj(tool, tool_path, allowed=("type", "name", "description", "parameters", "strict"), required=("name",))
+            f.obj(tool, tool_path, allowed=("type", "name", "description", "parameters", "strict", "server_side"),
+                  required=("name",))
             fn = {"name": f.name_string(tool["name"], f.join(tool_path, "name"))}
             if tool.get("description") is not None:
                 fn["description"] = f.string(tool["description"], f.join(tool_path, "description"))
@@ -130,7 +131,9 @@ def _tools(value: Any, path: str = "tools") -> list[dict]:
                 fn["parameters"] = tool["parameters"]
             if tool.get("strict") is not None:
                 fn["strict"] = f.boolean(tool["strict"], f.join(tool_path, "strict"))
-            tools.append({"type": "function", "function": fn})
+            # Entities extension: run the server's function of this name (docs/tools.md).
+            server_side = f.boolean(tool.get("server_side"), f.join(tool_path, "server_side"), nullable=True)
+            tools.append({"type": "function", "function": fn, **({"server_side": True} if server_side else {})})
         elif kind == "code_interpreter":
             f.obj(tool, tool_path, allowed=("type", "container"))
             tools.append({"type": "code_interpreter"})

@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from conversations.models import ACTIVE_RUN_STATUSES, Message, Run, Thread
+from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run, Thread
 from conversations.services.content import content_text, title_from_text
 from conversations.services.runs import run_cancel, run_create, run_submit_tool_outputs
 from conversations.services.threads import thread_create
@@ -36,6 +36,19 @@ def _fork(thread: Thread, upto: Response) -> Thread:
     return fork
 
 
+def _paused_run_answered(*, user, outputs: list[dict]) -> Run | None:
+    """The paused run whose pending calls ``outputs`` answer, for a client that sends the whole
+    history back (input = earlier input + response.output + function_call_output items, as
+    OpenAI's function-calling guide does) instead of naming ``previous_response_id``."""
+    if not outputs:
+        return None
+    action = (Action.objects.select_related("run").filter(pk=outputs[0]["tool_call_id"], owner=user,
+                                                          client_side=True, status=Action.Status.PENDING).first())
+    if action is None or action.run.status != Run.Status.REQUIRES_ACTION:
+        return None
+    return action.run
+
+
 def _thread_for(*, user, spec: dict) -> tuple[Thread, bool]:
     """(thread, in_conversation) for a new response."""
     if spec["conversation"]:
@@ -49,6 +62,9 @@ def _thread_for(*, user, spec: dict) -> tuple[Thread, bool]:
         if latest == previous.run_id and not later:
             return thread, previous.in_conversation
         return _fork(thread, previous), False
+    replayed = _paused_run_answered(user=user, outputs=spec["input"]["outputs"])
+    if replayed is not None:
+        return replayed.thread, False
     first = next((m for m in spec["input"]["messages"] if m["role"] == "user"), None)
     thread = thread_create(user=user)
     if first is not None:
@@ -56,9 +72,11 @@ def _thread_for(*, user, spec: dict) -> tuple[Thread, bool]:
     return thread, False
 
 
-def _continue(*, run: Run, spec: dict) -> tuple[Run, int, list[dict]]:
-    """Hand the client's function outputs to the paused run: the new response is its next segment."""
-    if spec["input"]["messages"]:
+def _continue(*, run: Run, spec: dict, replayed: bool) -> tuple[Run, int, list[dict]]:
+    """Hand the client's function outputs to the paused run: the new response is its next segment.
+
+    ``replayed``: the input repeats the history the run already holds; only the outputs count."""
+    if spec["input"]["messages"] and not replayed:
         raise InvalidRequest("This response continues function calls: send only their function_call_output items "
                              "(Entities adds messages once the calls are answered).", param="input")
     start_seq = run.event_seq
@@ -79,7 +97,8 @@ def response_create(*, user, spec: dict) -> Response:
         if not outputs:
             raise InvalidRequest(f"No tool output found for function call {pending[0] if pending else '?'}.",
                                  param="input")
-        run, start_seq, input_items = _continue(run=paused, spec=spec)
+        replayed = not spec["conversation"] and not spec["previous_response_id"]
+        run, start_seq, input_items = _continue(run=paused, spec=spec, replayed=replayed)
     else:
         if outputs:
             raise InvalidRequest(f"No function call found with call_id '{outputs[0]['tool_call_id']}' waiting for "

@@ -81,7 +81,7 @@ def test_a_pending_call_must_be_answered_before_anything_else(sdk, cloud):
 
 
 def test_a_registered_function_runs_on_the_server_and_shows_as_an_mcp_call(sdk, cloud):
-    tool = {"type": "function", "name": "get_flight_times", "parameters": {"type": "object", "properties": {
+    tool = {"type": "function", "name": "get_flight_times", "server_side": True, "parameters": {"type": "object", "properties": {
         "departure": {"type": "string"}, "arrival": {"type": "string"}}}}
     cloud.push(ToolCalls([("get_flight_times", '{"departure": "JFK", "arrival": "LAX"}')]), Reply(FAKE_CHUNKS))
     with sdk.responses.stream(model="cloud/x", input="How long is JFK to LAX?", tools=[tool]) as stream:
@@ -114,3 +114,19 @@ def test_the_code_interpreter_runs_code_and_reports_its_logs(sdk, cloud):
                           "response.code_interpreter_call.interpreting", "response.code_interpreter_call.completed"]
     stored = sdk.responses.retrieve(final.id).output[0]
     assert (stored.code, stored.outputs[0].logs.strip()) == ("print(6 * 7)", "42")
+
+
+def test_the_function_calling_guide_works_sending_the_whole_history_back(sdk, cloud):
+    """OpenAI's guide: input += response.output, append the function_call_output, create again."""
+    cloud.push(ToolCalls([("get_weather", ARGUMENTS)]), Reply(FAKE_CHUNKS))
+    history = [{"role": "user", "content": "Weather in Paris?"}]
+    first = sdk.responses.create(model="cloud/x", input=history, tools=[WEATHER])
+    history += [item.model_dump(exclude_none=True) for item in first.output]
+    [call] = [i for i in first.output if i.type == "function_call"]
+    history.append({"type": "function_call_output", "call_id": call.call_id, "output": "22 °C"})
+
+    second = sdk.responses.create(model="cloud/x", input=history, tools=[WEATHER])
+    assert second.output_text == FAKE_TEXT
+    sent = cloud.requests[1]["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool"]
+    assert sent[-1]["content"] == "22 °C"
