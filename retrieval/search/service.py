@@ -15,6 +15,7 @@ from kernel.errors import InvalidRequest
 from retrieval.embedding import EmbeddingError, current_embedder
 from retrieval.filters import matches
 from retrieval.models import Chunk, VectorStore
+from retrieval.search import pgvector
 from retrieval.search.backend import keyword_search
 from retrieval.search.fusion import reciprocal_rank_fusion
 from retrieval.search.vectors import StoreIndex, store_index, vector_search
@@ -64,7 +65,8 @@ def search_stores(stores: list[VectorStore], *, queries: list[str], filters: dic
 
 def _search_one(store: VectorStore, queries: list[str], vectors: np.ndarray, filters: dict | None, limit: int,
                 ranker: str) -> list[Hit]:
-    index = store_index(store.pk, store.index_version)
+    in_database = pgvector.enabled()
+    index = store_index(store.pk, store.index_version, with_vectors=not in_database)
     if filters is None:
         allowed = None
     else:
@@ -74,8 +76,12 @@ def _search_one(store: VectorStore, queries: list[str], vectors: np.ndarray, fil
     rankings: list[list[int]] = []
     cosine: dict[int, float] = {}
     for query, vector in zip(queries, vectors):
-        vector_hits = vector_search(index, np.asarray(vector, dtype=np.float32), allowed_files=allowed,
-                                    limit=CANDIDATES if ranker != "none" else limit)
+        size = CANDIDATES if ranker != "none" else limit
+        query_vector = np.asarray(vector, dtype=np.float32)
+        if in_database:
+            vector_hits = pgvector.knn(store_id=store.pk, query=query_vector, limit=size, file_pks=allowed)
+        else:
+            vector_hits = vector_search(index, query_vector, allowed_files=allowed, limit=size)
         for chunk_id, score in vector_hits:
             cosine[chunk_id] = max(cosine.get(chunk_id, -1.0), score)
         rankings.append([c for c, _ in vector_hits])

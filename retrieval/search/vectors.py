@@ -42,8 +42,9 @@ _cache: OrderedDict[str, StoreIndex] = OrderedDict()
 _lock = threading.Lock()
 
 
-def store_index(store_id: str, version: int) -> StoreIndex:
-    """The store's index at ``version`` (from the cache, or loaded now)."""
+def store_index(store_id: str, version: int, *, with_vectors: bool = True) -> StoreIndex:
+    """The store's index at ``version`` (from the cache, or loaded now); without vectors when
+    the database searches them itself (pgvector)."""
     with _lock:
         cached = _cache.get(store_id)
         if cached is not None and cached.version == version:
@@ -52,12 +53,14 @@ def store_index(store_id: str, version: int) -> StoreIndex:
     files = {pk: (file_id, name, attrs or {}) for pk, file_id, name, attrs in
              VectorStoreFile.objects.filter(vector_store_id=store_id, status="completed")
              .values_list("pk", "file_id", "filename", "attributes")}
+    columns = ("id", "store_file_id", "vector") if with_vectors else ("id", "store_file_id")
     rows = list(Chunk.objects.filter(vector_store_id=store_id, store_file_id__in=list(files))
-                .order_by("id").values_list("id", "store_file_id", "vector")) if files else []
+                .order_by("id").values_list(*columns)) if files else []
     if rows:
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         owners = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(bytes(r[2]) for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        matrix = (np.frombuffer(b"".join(bytes(r[2]) for r in rows), dtype=np.float32).reshape(len(rows), -1)
+                  if with_vectors else np.zeros((0, 0), dtype=np.float32))
     else:
         ids = owners = np.zeros(0, dtype=np.int64)
         matrix = np.zeros((0, 0), dtype=np.float32)

@@ -20,6 +20,7 @@ from retrieval.chunking import chunk_text, strategy_sizes
 from retrieval.embedding import EmbeddingError, current_embedder
 from retrieval.models import Chunk, VectorStore, VectorStoreFile
 from retrieval.parsing import ParseError, parse
+from retrieval.search import pgvector
 from retrieval.services.files import bump_index
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,8 @@ def _ingest(row: VectorStoreFile, owner: str) -> None:
         vectors.append(embedder.embed([p.text for p in pieces[start:start + EMBED_GROUP]]))
     matrix = np.concatenate(vectors).astype(np.float32)
     usage = sum(len(p.text.encode()) for p in pieces) + matrix.nbytes
+    if pgvector.enabled():
+        pgvector.prepare(int(matrix.shape[1]))
     with transaction.atomic():
         if not _ours(row.pk, owner).update(status="completed", usage_bytes=usage, completed_at=timezone.now(),
                                            lease_owner="", lease_expires_at=None, last_error=None):
@@ -113,8 +116,10 @@ def _ingest(row: VectorStoreFile, owner: str) -> None:
             transaction.set_rollback(True)
             raise Failed("server_error", f"The store holds vectors of '{recorded}', not '{embedder.name}'.")
         Chunk.objects.filter(store_file_id=row.pk).delete()
-        Chunk.objects.bulk_create([
+        created = Chunk.objects.bulk_create([
             Chunk(vector_store_id=store.pk, store_file_id=row.pk, seq=i, text=p.text, tokens=p.tokens,
                   vector=matrix[i].tobytes()) for i, p in enumerate(pieces)], batch_size=500)
+        if pgvector.enabled():
+            pgvector.write_vectors([(c.pk, matrix[i]) for i, c in enumerate(created)])
         bump_index(store.pk)
     log.info("ingested %s into %s: %d chunks", row.file_id, store.pk, len(pieces))
