@@ -16,7 +16,7 @@ import pytest
 
 from inference.sandbox import run_python, sandbox_status
 from inference.sandbox_command import PACKAGES_HINT, interpreter
-from inference.tools.code_interpreter import execute
+from inference.tools.code_interpreter import execute, tool_description
 from testsupport.requirements import require, require_tool
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -253,3 +253,13 @@ async def test_the_model_sees_where_the_files_are(needs_sandbox_env):
     assert run.model_text == f"[file written: /mnt/data/copy.csv, {len(SALES)} bytes, file]"
     assert [f.name for f in run.files] == ["copy.csv"]
     assert list(csv.reader(io.StringIO(run.files[0].data.decode()))) == rows
+
+
+def test_the_tool_description_says_what_the_interpreter_has(settings):
+    settings.CODE_INTERPRETER_VENV = ""
+    assert "Only the Python standard library is available." in tool_description()
+    assert "The working directory is /mnt/data" in tool_description()
+
+
+def test_the_tool_description_names_the_packages(needs_sandbox_env):
+    assert "numpy, pandas, matplotlib (draws to files), pillow and openpyxl are installed." in tool_description()

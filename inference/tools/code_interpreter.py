@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from inference.sandbox import SandboxFile, SandboxResult, run_python
-from inference.sandbox_command import DATA_DIR, PACKAGES_HINT
+from inference.sandbox_command import DATA_DIR, PACKAGES_HINT, interpreter
 
 # Packages the sandbox virtualenv provides (requirements-sandbox.txt), for the hint below.
 SANDBOX_PACKAGES = ("numpy", "pandas", "matplotlib", "PIL", "openpyxl")
@@ -51,6 +51,19 @@ async def execute(
     logs = _logs(result)
     return CodeInterpreterRun(
         [{"type": "logs", "logs": logs}], _model_text(logs, result), True, files=result.output_files, result=result
+    )
+
+
+def tool_description() -> str:
+    """What the model should be told about this interpreter (for the tool's ``description``)."""
+    if interpreter().has_packages:
+        packages = "numpy, pandas, matplotlib (draws to files), pillow and openpyxl are installed."
+    else:
+        packages = "Only the Python standard library is available."
+    return (
+        "Run Python 3 code in a sandbox without network access and return its output. Print what you want "
+        f"to see. The working directory is {DATA_DIR}: input files are there, and files you save there are "
+        f"returned. {packages} Nothing is kept between calls."
     )
 
 
