@@ -79,3 +79,20 @@ def test_input_tokens_are_estimated(live_entities, alice):
     answer = httpx.post(f"{live_entities.v1}/responses/input_tokens", json=body,
                         headers={"Authorization": f"Bearer {alice.api_key}"})
     assert answer.json() == {"object": "response.input_tokens", "input_tokens": 20}
+
+
+def test_an_ollama_backend_gets_the_json_schema_as_its_format(sdk, fake_ollama):
+    from django.test import override_settings
+
+    from inference.factory import InferenceFactory
+
+    fake_ollama.push(Reply(['{"name": "Lyon", "population": 520000}']))
+    with override_settings(OLLAMA_HOST=fake_ollama.url, LOCAL_OPENAI_BASE_URL=""):
+        InferenceFactory.reset()
+        try:
+            parsed = sdk.responses.parse(model="local/llama3.1", input="A French city", text_format=City)
+        finally:
+            InferenceFactory.reset()
+    assert parsed.output_parsed == City(name="Lyon", population=520000)
+    sent = fake_ollama.requests[0]
+    assert sent["format"]["required"] == ["name", "population"]
