@@ -45,11 +45,11 @@ def test_a_reply_killed_mid_stream_keeps_the_text_streamed_up_to_a_second_before
                     continue
                 text += "".join(p.text.value for p in event.data.delta.content if p.type == "text")
                 seen.append((time.monotonic(), text))
-                if partial is None and len(text) > 100:
+                if partial is None and len(text) > 150:  # about 1 s of reply
                     # Another process (this one) serves the partial text from the checkpoints.
-                    partial = sdk.beta.threads.messages.list(thread_id=thread.id,
-                                                             run_id=stream.current_run.id).data[0]
-                if len(text) > 200:  # about 4 s of reply
+                    partial = wait_until(lambda: _partial_reply(sdk, thread.id, stream.current_run.id), timeout=3,
+                                         what="the partial text over REST")
+                if len(text) > 420:  # about 3 s of reply
                     killed_at = time.monotonic()
                     first.kill()
                     break
@@ -73,6 +73,11 @@ def test_a_reply_killed_mid_stream_keeps_the_text_streamed_up_to_a_second_before
     assert before, "the reply had not streamed long enough before the kill"
     assert full.startswith(kept) and kept.startswith(before[-1]), (len(kept), len(before[-1]))
     assert len(fake_openai.requests) == 1  # nobody silently restarted the reply
+
+
+def _partial_reply(sdk, thread_id: str, run_id: str):
+    listed = sdk.beta.threads.messages.list(thread_id=thread_id, run_id=run_id).data
+    return listed[0] if listed and text_of(listed[0]) else None
 
 
 def test_it_fails_an_in_progress_run_whose_owner_lease_expired(live_entities, sdk, alice):
