@@ -13,7 +13,7 @@ from bench.soak_client import OP_TIMEOUT, Client, Stack
 FAKE_RESET_SECONDS = 30.0
 LOOKUP_TOOL = {"type": "function", "function": {"name": "soak_lookup", "description": "Look a thing up.",
                                                 "parameters": {"type": "object", "properties": {}}}}
-FLIGHT_TOOL = {"type": "function", "function": {
+FLIGHT_TOOL = {"type": "function", "server_side": True, "function": {
     "name": "get_flight_times", "description": "Flight times between two airports.",
     "parameters": {"type": "object", "properties": {"departure": {"type": "string"}, "arrival": {"type": "string"}},
                    "required": ["departure", "arrival"]}}}

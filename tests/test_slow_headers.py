@@ -9,6 +9,7 @@ ENTITIES_HEADER_TIMEOUT_SECONDS; requests that do are served as before, keep-ali
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -26,15 +27,31 @@ pytestmark = pytest.mark.slow
 HEADER_TIMEOUT = 2.0
 
 
+def _serve_prod_server_command(env: dict) -> list[str]:
+    """The uvicorn command `make serve-prod` runs, read from `make -n` (so the Makefile's own
+    flags are what is tested), after its migrate step; its collectstatic step is left out,
+    since it would write STATIC_ROOT into the shared checkout."""
+    printed = subprocess.run(["make", "-n", "serve-prod"], cwd=settings.BASE_DIR, env=env, capture_output=True,
+                             text=True, timeout=60, check=True).stdout.replace("\\\n", " ")
+    for line in printed.splitlines():
+        if "manage.py migrate" in line:
+            subprocess.run(shlex.split(line), cwd=settings.BASE_DIR, env=env, check=True, timeout=120,
+                           capture_output=True)
+        if "/uvicorn " in line:
+            return shlex.split(line)
+    raise AssertionError(f"no uvicorn command in make -n serve-prod: {printed}")
+
+
 @pytest.fixture(scope="module")
 def serve_prod(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("serve-prod")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "DEBUG")}
     env.update(PORT=str(port), HOST="127.0.0.1", SECRET_KEY="s" * 60, DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
-               ENTITIES_LOCAL_DIR=str(tmp / "local"), ENTITIES_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT))
-    process = subprocess.Popen(["make", "serve-prod"], cwd=settings.BASE_DIR, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, start_new_session=True, text=True)
+               ENTITIES_LOCAL_DIR=str(tmp / "local"), ENTITIES_HEADER_TIMEOUT_SECONDS=str(HEADER_TIMEOUT),
+               ENTITIES_PRODUCTION="1")
+    process = subprocess.Popen(_serve_prod_server_command(env), cwd=settings.BASE_DIR, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

@@ -10,6 +10,9 @@ from kernel.validation import fields as f
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 TOOL_TYPES = ("code_interpreter", "file_search", "function")
 MAX_CODE_FILES = 20
+# Entities extension on a function tool: run the server's registered function of this name
+# (docs/tools.md). Without it a declared function is the client's, whatever its name.
+SERVER_SIDE = "server_side"
 
 
 def tools(value: Any, path: str, *, max_items: int) -> list[dict] | None:
@@ -35,8 +38,20 @@ def tool(value: Any, path: str) -> dict:
         if value.get("file_search") is not None:
             cleaned["file_search"] = _file_search_options(value["file_search"], f.join(path, "file_search"))
         return cleaned
-    f.obj(value, path, allowed=("type", "function"), required=("function",))
-    return {"type": "function", "function": function(value["function"], f.join(path, "function"))}
+    f.obj(value, path, allowed=("type", "function", SERVER_SIDE), required=("function",))
+    cleaned = {"type": "function", "function": function(value["function"], f.join(path, "function"))}
+    if f.boolean(value.get(SERVER_SIDE), f.join(path, SERVER_SIDE), nullable=True):
+        _registered(cleaned["function"]["name"], f.join(path, SERVER_SIDE))
+        cleaned[SERVER_SIDE] = True
+    return cleaned
+
+
+def _registered(name: str, path: str) -> None:
+    from inference.registry import get_function
+
+    if get_function(name) is None:
+        raise f.invalid_value(path, f"there is no server function named '{name}' (GET /ui/functions lists them); "
+                                    "leave 'server_side' out to answer the calls yourself.")
 
 
 def _file_search_options(value: Any, path: str) -> dict:

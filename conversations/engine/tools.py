@@ -19,6 +19,12 @@ def declared_functions(run_tools: list[dict]) -> set[str]:
     return {(t.get("function") or {}).get("name") for t in run_tools or [] if t.get("type") == "function"}
 
 
+def server_side_functions(run_tools: list[dict]) -> set[str]:
+    """Declared functions marked ``"server_side": true``: the assistant chose the server's function."""
+    return {(t.get("function") or {}).get("name") for t in run_tools or []
+            if t.get("type") == "function" and t.get("server_side") is True}
+
+
 def code_interpreter_enabled(run_tools: list[dict]) -> bool:
     return any(t.get("type") == CODE_INTERPRETER for t in run_tools or [])
 
@@ -26,18 +32,20 @@ def code_interpreter_enabled(run_tools: list[dict]) -> bool:
 def classify_call(name: str, run_tools: list[dict], available_functions: dict | None = None) -> tuple[str, bool]:
     """(tool_type, client_side) for a call the model made.
 
-    code_interpreter runs in the sandbox; a declared function that is registered (or in
-    the backend's available_functions) runs here; a declared but unregistered one is the
-    client's to run (requires_action). A call to an undeclared tool is answered here
-    with an error the model can read.
+    code_interpreter runs in the sandbox; a declared function marked ``server_side`` that
+    is registered (or one in the backend's available_functions) runs here; any other
+    declared one is the client's to run (requires_action), even when a server function
+    has its name: OpenAI never runs a client's function. A call to an undeclared tool is
+    answered here with an error the model can read.
     """
     if name == CODE_INTERPRETER and code_interpreter_enabled(run_tools):
         return Action.ToolType.CODE_INTERPRETER, False
     from inference.registry import get_function
 
     if name in declared_functions(run_tools):
-        registered = name in (available_functions or {}) or get_function(name) is not None
-        return Action.ToolType.FUNCTION, not registered
+        server = name in (available_functions or {}) or (
+            name in server_side_functions(run_tools) and get_function(name) is not None)
+        return Action.ToolType.FUNCTION, not server
     return Action.ToolType.FUNCTION, False
 
 

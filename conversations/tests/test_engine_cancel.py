@@ -95,7 +95,7 @@ def test_it_cancels_a_run_waiting_for_tool_outputs_at_once(sdk, cloud):
 def test_it_cancels_a_run_while_a_server_side_tool_runs(sdk, cloud):
     tool_gate.clear()
     cloud.push(ToolCalls([("engine_cancel_gated", "{}")]), Reply(["never"]))
-    thread, run = _start(sdk, "cloud/fake-model", tools=[function_tool("engine_cancel_gated")])
+    thread, run = _start(sdk, "cloud/fake-model", tools=[{**function_tool("engine_cancel_gated"), "server_side": True}])
     action = wait_until(lambda: Action.objects.filter(run_id=run.id).first(), what="the tool started")
 
     sdk.beta.threads.runs.cancel(run.id, thread_id=thread.id)

@@ -17,7 +17,7 @@ from testsupport.scenarios import Reply, ToolCalls
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-ADD_TOOL = {"type": "function", "function": {
+ADD_TOOL = {"type": "function", "server_side": True, "function": {
     "name": "engine_test_add", "description": "Add two integers.",
     "parameters": {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
                    "required": ["a", "b"]}}}
@@ -131,7 +131,7 @@ def test_it_runs_a_registered_function_on_the_server_and_calls_the_model_again(s
 
 def test_it_keeps_a_server_side_action_pending_while_its_function_runs(sdk, cloud):
     cloud.push(ToolCalls([("engine_test_gated", "{}")]), Reply(["Opened."]))
-    assistant = sdk.beta.assistants.create(model="cloud/fake-model", tools=[function_tool("engine_test_gated")])
+    assistant = sdk.beta.assistants.create(model="cloud/fake-model", tools=[{**function_tool("engine_test_gated"), "server_side": True}])
     thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "Open it."}])
     run = sdk.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
 

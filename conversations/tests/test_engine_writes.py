@@ -79,7 +79,7 @@ def test_it_writes_a_bounded_number_of_rows_for_a_tool_round(live_entities, sdk,
     def lookup() -> dict:
         return {"ok": True}
 
-    assistant = sdk.beta.assistants.create(model="cloud/fake-model", tools=[function_tool("engine_writes_lookup")])
+    assistant = sdk.beta.assistants.create(model="cloud/fake-model", tools=[{**function_tool("engine_writes_lookup"), "server_side": True}])
     sdk.beta.threads.runs.list(thread_id=sdk.beta.threads.create().id)
 
     edges, _, run, _ = _one_run(sdk, assistant, cloud, ToolCalls([("engine_writes_lookup", "{}")]), Reply(["done"]))

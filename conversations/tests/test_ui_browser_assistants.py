@@ -38,7 +38,8 @@ def test_it_creates_and_edits_an_assistant(open_page, person):
     expect(page.locator("#backend")).to_contain_text("tools")
     assistant = person.assistants.get()
     assert (assistant.name, assistant.model, assistant.instructions) == ("Travel helper", "demo/tools", "Answer with flight times.")
-    assert assistant.tools == [{"type": "code_interpreter"}, function_tool_definition(get_function("get_flight_times"))]
+    assert assistant.tools == [{"type": "code_interpreter"},
+                               {**function_tool_definition(get_function("get_flight_times")), "server_side": True}]
 
     page.get_by_role("button", name="Edit assistant").click()
     dialog = page.get_by_role("dialog", name="Edit assistant")

@@ -20,7 +20,7 @@ CLIENT_FUNCTION = {"type": "function", "function": {
 
 def test_it_shows_a_server_tool_call_as_a_card(open_page, person):
     make_assistant(person, name="Travel helper", model="demo/tools",
-                   tools=[function_tool_definition(get_function("get_flight_times"))])
+                   tools=[{**function_tool_definition(get_function("get_flight_times")), "server_side": True}])
     page = open_page()
     send(page, "What are the flight times from JFK to LAX? Use get_flight_times.")
 

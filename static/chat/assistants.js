@@ -123,10 +123,13 @@ export class AssistantEditor {
   }
 
   fillTools(functions, tools) {
-    const enabled = new Set(tools.filter((t) => t.type === "function").map((t) => t.function.name));
-    const hasCode = tools.some((t) => t.type === "code_interpreter");
+    // A server function is on only when the assistant chose it ("server_side": true); a declared
+    // function without the marker is the client's, even when a server function has its name.
     const registered = new Set(functions.map((t) => t.function.name));
-    const clientSide = tools.filter((t) => t.type === "function" && !registered.has(t.function.name));
+    const chosen = (t) => t.type === "function" && t.server_side === true && registered.has(t.function.name);
+    const enabled = new Set(tools.filter(chosen).map((t) => t.function.name));
+    const hasCode = tools.some((t) => t.type === "code_interpreter");
+    const clientSide = tools.filter((t) => t.type === "function" && !chosen(t));
     this.clientSide = clientSide;
     const row = (name, value, checked, title, description) => h("label", { class: "tool-option" },
       h("input", { type: "checkbox", name, value, checked }),
@@ -155,7 +158,7 @@ export class AssistantEditor {
     if (form.querySelector('input[name="code_interpreter"]').checked) tools.push({ type: "code_interpreter" });
     for (const box of form.querySelectorAll('input[name="function"]:checked')) {
       const spec = this.functions.find((t) => t.function.name === box.value);
-      if (spec) tools.push(spec);
+      if (spec) tools.push({ ...spec, server_side: true });
     }
     for (const box of form.querySelectorAll('input[name="client_function"]:checked')) {
       const spec = this.clientSide.find((t) => t.function.name === box.value);
