@@ -197,7 +197,8 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
     async def _on_send(self, content) -> None:
         assistant = await self._assistant(content)
         message, run = await database_sync_to_async(chat_turn_start)(
-            thread=self.thread, assistant=assistant, text=content.get("content"), model=self._model(content))
+            thread=self.thread, assistant=assistant, text=content.get("content"), model=self._model(content),
+            file_ids=content.get("file_ids"))
         await self.send_json({"type": "accepted", "request_type": "send", "message_id": message.id, "run_id": run.id})
         self._relay(run.id, 0)
 

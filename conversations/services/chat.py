@@ -14,14 +14,23 @@ from kernel.errors import InvalidRequest, RunStateConflict
 MAX_CHAT_TEXT = 256_000
 
 
-def chat_turn_start(*, thread: Thread, assistant: Assistant, text: str, model: str | None = None) -> tuple[Message, Run]:
-    """Add the user's message and start a run for the reply, in one transaction."""
-    if not isinstance(text, str) or not text.strip():
+def chat_turn_start(*, thread: Thread, assistant: Assistant, text: str, model: str | None = None,
+                    file_ids: list | None = None) -> tuple[Message, Run]:
+    """Add the user's message and start a run for the reply, in one transaction.
+
+    ``file_ids`` (the chat page's attachments, already uploaded): images become
+    ``image_file`` parts, other files code-interpreter attachments.
+    """
+    from conversations.services.chat_files import chat_file_parts
+
+    images, attachments = chat_file_parts(owner_id=thread.owner_id, file_ids=file_ids)
+    if not isinstance(text, str) or (not text.strip() and not images):
         raise InvalidRequest("The message is empty.", param="content")
     if len(text) > MAX_CHAT_TEXT:
         raise InvalidRequest(f"The message is longer than {MAX_CHAT_TEXT} characters.", param="content")
     with transaction.atomic():
-        message = message_create(thread=thread, role="user", content=content_from_text(text))
+        content = (content_from_text(text) if text.strip() else []) + images
+        message = message_create(thread=thread, role="user", content=content, attachments=attachments)
         run = run_create(thread=thread, assistant=assistant, options={"model": model} if model else {})
     return message, run
 
