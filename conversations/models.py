@@ -39,6 +39,21 @@ class Thread(models.Model):
         return self.title or self.id
 
 
+class ActiveMessageManager(models.Manager):
+    """``Message.objects``: the messages on each thread's active branch. Edits and regenerates
+    keep the versions they replace (``superseded``); every reader that goes through the default
+    manager — the API, the model's context, search — sees only the active branch."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(superseded=False)
+
+
+def active_leaf_id(thread_id: str) -> str | None:
+    """The newest message on ``thread_id``'s active branch (what a new message or run follows)."""
+    return (Message.objects.filter(thread_id=thread_id).order_by("-created_at", "-id")
+            .values_list("id", flat=True).first())
+
+
 class Message(models.Model):
     class Status(models.TextChoices):
         IN_PROGRESS = "in_progress"
@@ -63,13 +78,27 @@ class Message(models.Model):
     run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
     attachments = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # Branching (docs/ui.md): the message this one follows on its branch (set on save to the
+    # active leaf; rows bulk-created in order leave it empty and follow the one before them),
+    # and whether it is off the active branch (an earlier version of an edit or a regenerate).
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    superseded = models.BooleanField(default=False)
+
+    objects = ActiveMessageManager()
+    all_objects = models.Manager()  # every version, for the chat history and version switching
 
     class Meta:
+        base_manager_name = "all_objects"
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["thread", "created_at", "id"], name="msg_thread_created"),
             models.Index(fields=["owner", "created_at"], name="msg_owner_created"),
         ]
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and self.parent_id is None and not self.superseded and self.thread_id:
+            self.parent_id = active_leaf_id(self.thread_id)
+        super().save(*args, **kwargs)
 
     def text(self) -> str:
         """The concatenated text parts."""
@@ -138,6 +167,8 @@ class Run(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     tool_rounds = models.IntegerField(default=0)
     event_seq = models.IntegerField(default=0, help_text="Last stream event sequence number of a finished segment.")
+    # Branching (docs/ui.md): the active message this run answers, set on create.
+    parent_message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -146,13 +177,14 @@ class Run(models.Model):
             models.Index(fields=["owner", "status"], name="run_owner_status"),
         ]
 
+    def save(self, *args, **kwargs):
+        if self._state.adding and self.parent_message_id is None and self.thread_id:
+            self.parent_message_id = active_leaf_id(self.thread_id)
+        super().save(*args, **kwargs)
+
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_RUN_STATUSES
-
-    def can_transition(self, to: str) -> bool:
-        """Whether the state machine allows moving this run (as loaded) to ``to``."""
-        return to in self.TRANSITIONS.get(self.status, frozenset())
 
     def __str__(self) -> str:
         return f"{self.id} [{self.status}]"
