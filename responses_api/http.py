@@ -24,12 +24,12 @@ log = logging.getLogger(__name__)
 CANCEL_WAIT_SECONDS = 10.0
 
 
-def _stream_start(response_id: str) -> tuple[Response, dict, frozenset[str]] | None:
-    response = Response.objects.select_related("run").filter(pk=response_id).first()
-    if response is None:
-        return None
-    base = response_object(response, response.run, [], status="in_progress")
-    return response, base, server_side_functions(response.run)
+def stream_start(response: Response) -> tuple[Response, dict, frozenset[str]]:
+    """What a stream needs before its first event: the response as it starts, and which of its
+    functions run here. Built in the request's thread, so the stream's first event waits on
+    no database hop of its own."""
+    return response, response_object(response, response.run, [], status="in_progress"), \
+        server_side_functions(response.run)
 
 
 def _detail(response_id: str) -> dict | None:
@@ -41,13 +41,10 @@ def _frame(event: dict) -> bytes:
     return f"event: {event['type']}\ndata: {encode(event)}\n\n".encode()
 
 
-async def response_event_frames(response_id: str, *, starting_after: int = -1):
+async def response_event_frames(started: tuple[Response, dict, frozenset[str]], *, starting_after: int = -1):
     """The response's stream events with sequence_number > ``starting_after``."""
+    response, base, server_functions = started
     try:
-        started = await db(_stream_start, response_id)
-        if started is None:
-            return
-        response, base, server_functions = started
         translator = ResponseTranslator(base, server_functions=server_functions)
         for event in translator.start():
             if event["sequence_number"] > starting_after:
@@ -59,21 +56,20 @@ async def response_event_frames(response_id: str, *, starting_after: int = -1):
             if translator.ended:
                 return
     except Exception as exc:  # noqa: BLE001 - the stream must end cleanly, with the reason
-        log.exception("Responses stream of %s broke", response_id)
+        log.exception("Responses stream of %s broke", response.id)
         yield _frame({"type": "error", "sequence_number": 0, "code": "server_error", "param": None,
                       "message": f"The event stream broke: {type(exc).__name__}"})
 
 
-async def response_json_when_done(response_id: str, *, timeout: float | None = None):
+async def response_json_when_done(response: Response, *, timeout: float | None = None):
     """One JSON body: the response as stored once its segment ended (or ``timeout`` passed)."""
-    started = await db(_stream_start, response_id)
-    if started is not None:
-        try:
-            async with asyncio.timeout(timeout):
-                async for _event in watch_run(started[0].run_id, after_seq=started[0].start_seq):
-                    pass
-        except TimeoutError:
-            pass
+    response_id = response.id
+    try:
+        async with asyncio.timeout(timeout):
+            async for _event in watch_run(response.run_id, after_seq=response.start_seq):
+                pass
+    except TimeoutError:
+        pass
     detail = await db(_detail, response_id)
     if detail is None:
         detail = {"error": {"message": f"Response with id '{response_id}' not found.", "type": "invalid_request_error",
@@ -81,12 +77,12 @@ async def response_json_when_done(response_id: str, *, timeout: float | None = N
     yield encode(detail).encode()
 
 
-def stream_response(response_id: str, *, starting_after: int = -1) -> StreamingHttpResponse:
-    return sse_response(response_event_frames(response_id, starting_after=starting_after))
+def stream_response(response: Response, *, starting_after: int = -1) -> StreamingHttpResponse:
+    """The response's event stream (call from the request's thread: it reads the run's tools)."""
+    return sse_response(response_event_frames(stream_start(response), starting_after=starting_after))
 
 
-def json_response_when_done(response_id: str, *, timeout: float | None = None) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(response_json_when_done(response_id, timeout=timeout),
-                                     content_type="application/json")
-    response["Cache-Control"] = "no-cache"
-    return response
+def json_response_when_done(response: Response, *, timeout: float | None = None) -> StreamingHttpResponse:
+    answer = StreamingHttpResponse(response_json_when_done(response, timeout=timeout), content_type="application/json")
+    answer["Cache-Control"] = "no-cache"
+    return answer

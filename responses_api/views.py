@@ -38,10 +38,10 @@ class ResponseCreateView(ResponsesView):
         spec = validation.response_create(request.data)
         response = response_create(user=request.user, spec=spec)
         if spec["stream"]:
-            return stream_response(response.id)
+            return stream_response(response)
         if spec["background"]:
             return JsonResponse(response_detail(response))
-        return json_response_when_done(response.id)
+        return json_response_when_done(response)
 
 
 def _starting_after(request) -> int:
@@ -59,7 +59,7 @@ class ResponseDetailView(ResponsesView):
     def get(self, request, response_id: str):
         response = response_get_for_user(user=request.user, response_id=response_id)
         if request.query_params.get("stream") in ("true", "1", "True"):
-            return stream_response(response.id, starting_after=_starting_after(request))
+            return stream_response(response, starting_after=_starting_after(request))
         return JsonResponse(response_detail(response))
 
     def delete(self, request, response_id: str):
@@ -71,7 +71,7 @@ class ResponseDetailView(ResponsesView):
 class ResponseCancelView(ResponsesView):
     def post(self, request, response_id: str):
         response = response_cancel(response=response_get_for_user(user=request.user, response_id=response_id))
-        return json_response_when_done(response.id, timeout=CANCEL_WAIT_SECONDS)
+        return json_response_when_done(response, timeout=CANCEL_WAIT_SECONDS)
 
 
 class ResponseInputItemsView(ResponsesView):
