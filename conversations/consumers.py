@@ -7,6 +7,7 @@ Watching never drives a run: disconnecting only stops this socket's relays.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 from channels.db import database_sync_to_async
@@ -21,7 +22,7 @@ from conversations.services.chat import chat_regenerate, chat_turn_start
 from conversations.services.runs import run_cancel, run_submit_tool_outputs
 from conversations.ws_auth import CredentialCheck
 from kernel.errors import EntitiesError, InvalidRequest, NotFound
-from kernel.validation.fields import json_loads
+from kernel.validation.fields import MAX_JSON_DEPTH, json_checked
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,13 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
     async def decode_json(cls, text_data):
         # The same checks as REST bodies: depth (no RecursionError) and Unicode-only strings.
         try:
-            return json_loads(text_data)
+            return json_checked(json.loads(text_data))
+        except RecursionError:
+            return _BadFrame(InvalidRequest(f"The frame is nested more than {MAX_JSON_DEPTH} levels deep.",
+                                            code="invalid_json"))
+        except ValueError:
+            return _BadFrame(InvalidRequest(f"The frame is not valid JSON. Known: {', '.join(FRAME_TYPES)}.",
+                                            param="type"))
         except EntitiesError as exc:
             return _BadFrame(exc)
 
@@ -140,7 +147,7 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
         if isinstance(content, _BadFrame):
             raise content.error
         if not isinstance(content, dict):
-            raise InvalidRequest("A frame must be a JSON object with a 'type'.", param="type")
+            raise InvalidRequest("A frame must be a JSON object with a 'type'.")
         kind = content.get("type")
         if kind not in FRAME_TYPES:  # also any non-string: a list or object is never a type
             shown = repr(kind) if isinstance(kind, str) else f"of JSON type {type(kind).__name__}"

@@ -126,7 +126,8 @@ def session_cookie(alice) -> bytes:
 @pytest.mark.parametrize("how", ["api_key", "jwt", "session"])
 async def test_it_accepts_an_api_key_a_jwt_or_the_browser_session(thread, alice, session_cookie, how):
     if how == "session":
-        communicator = socket(thread.id, headers=[(b"cookie", session_cookie), (b"origin", b"http://localhost")])
+        communicator = socket(thread.id, headers=[(b"cookie", session_cookie), (b"origin", b"http://localhost"),
+                                                  (b"host", b"localhost")])
     else:
         token = alice.api_key if how == "api_key" else str(AccessToken.for_user(alice.user))
         communicator = socket(thread.id, token)
