@@ -10,6 +10,7 @@ from kernel.pagination import page_params_from_query
 from retrieval import selectors as sel
 from retrieval.presenters import batch_object, store_file_object, vector_store_object
 from retrieval.search.service import search_stores
+from retrieval.services import activity
 from retrieval.services import files as file_services
 from retrieval.services import stores as store_services
 from retrieval.validation import (validate_batch_create, validate_file_attach, validate_file_filter,
@@ -132,11 +133,11 @@ class VectorStoreSearchView(RetrievalView):
     def post(self, request, store_id: str):
         store = self.store(request, store_id)
         params = validate_search(request.data)
-        store_services.ensure_usable(store)
+        activity.ensure_usable(store)
         hits = search_stores([store], queries=params["queries"], filters=params["filters"],
                              max_num_results=params["max_num_results"], ranker=params["ranker"],
-                             score_threshold=params["score_threshold"])
-        store_services.store_touch(store)
+                             score_threshold=params["score_threshold"], weights=params["weights"])
+        activity.store_touch(store)
         return Response({
             "object": "vector_store.search_results.page",
             "search_query": params["queries"],

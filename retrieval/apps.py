@@ -11,6 +11,11 @@ class RetrievalConfig(AppConfig):
     def ready(self) -> None:
         from django.apps import apps
 
+        from retrieval import queueing, worker
+
+        # Work queued by a request wakes (and if needed starts) this process's ingestion threads.
+        queueing.on_work(worker.wake)
+
         if not apps.is_installed("files"):
             return
         from retrieval.services.files import detach_everywhere

@@ -56,6 +56,9 @@ def run_file_search(*, user, vector_store_ids: list[str], arguments: str, option
     ranker = ranking.get("ranker") or "auto"
     threshold = float(ranking.get("score_threshold") or 0.0)
     limit = int(options.get("max_num_results") or DEFAULT_MAX_RESULTS)
+    hybrid = ranking.get("hybrid_search") or {}
+    weights = ((float(hybrid["embedding_weight"]), float(hybrid["text_weight"]))
+               if {"embedding_weight", "text_weight"} <= set(hybrid) else None)
     try:
         parsed = json.loads(arguments or "{}")
         query = parsed.get("query") if isinstance(parsed, dict) else None
@@ -66,7 +69,8 @@ def run_file_search(*, user, vector_store_ids: list[str], arguments: str, option
         return FileSearchOutcome(output=json.dumps({"error": "file_search needs a non-empty 'query' string"}),
                                  step=step)
     stores = list(VectorStore.objects.filter(owner=user, pk__in=vector_store_ids))
-    hits = search_stores(stores, queries=[query], max_num_results=limit, ranker=ranker, score_threshold=threshold)
+    hits = search_stores(stores, queries=[query], max_num_results=limit, ranker=ranker, score_threshold=threshold,
+                         weights=weights)
     step["results"] = [_result(h, include_content) for h in hits]
     return FileSearchOutcome(output=format_for_model(hits), step=step, results=hits)
 

@@ -148,12 +148,24 @@ def validate_search(body: Any) -> dict:
     ranker = f.string(ranking.get("ranker"), "ranking_options.ranker", nullable=True,
                       choices=("none", "auto", "default-2024-11-15")) or "auto"
     threshold = f.number(ranking.get("score_threshold"), "ranking_options.score_threshold", minimum=0, maximum=1)
+    weights = None
+    if ranking.get("hybrid_search") is not None:
+        path = "ranking_options.hybrid_search"
+        hybrid = f.obj(ranking["hybrid_search"], path, allowed=("embedding_weight", "text_weight"),
+                       required=("embedding_weight", "text_weight"))
+        weights = (f.number(hybrid["embedding_weight"], f.join(path, "embedding_weight"), minimum=0, maximum=1e6,
+                            nullable=False),
+                   f.number(hybrid["text_weight"], f.join(path, "text_weight"), minimum=0, maximum=1e6,
+                            nullable=False))
+        if not sum(weights):
+            raise f.invalid_value(path, "the weights cannot both be 0.")
     return {
         "queries": queries,
         "filters": validate_filter(body["filters"]) if body.get("filters") is not None else None,
         "max_num_results": f.integer(body.get("max_num_results"), "max_num_results", minimum=1, maximum=50) or 10,
         "ranker": ranker,
         "score_threshold": threshold or 0.0,
+        "weights": weights,
         "rewrite_query": bool(f.boolean(body.get("rewrite_query"), "rewrite_query", nullable=True)),
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import statistics
@@ -83,12 +84,19 @@ def ingestion(*, n_chunks: int) -> dict:
     return out
 
 
-def _fill_store(n_chunks: int, dim: int, name: str) -> VectorStore:
-    """A completed store of ``n_chunks`` chunks with random unit vectors and word-salad text."""
+def _zipf_vocabulary(size: int, rng: random.Random) -> tuple[list[str], list[float]]:
+    """Pseudo-words with Zipf weights (word k has weight 1/k), as word frequencies in text have."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(3, 9))) for _ in range(size * 2)})[:size]
+    rng.shuffle(words)
+    return words, [1.0 / (k + 1) for k in range(len(words))]
+
+
+def _fill_store(n_chunks: int, dim: int, name: str) -> tuple[VectorStore, list[str]]:
+    """A completed store of ``n_chunks`` chunks (random unit vectors, Zipf-distributed words) and queries."""
     rng = np.random.default_rng(3)
-    words = [w.strip(".,?").lower() for p in build(300, seed=11)[0] for w in p["text"].split()]
-    vocab = sorted(set(words))
     pyrng = random.Random(5)
+    vocab, weights = _zipf_vocabulary(20000, pyrng)
     embedder = current_embedder()
     store = VectorStore.objects.create(owner=_user("bench-search"), name=name, embedding_model=embedder.name,
                                        embedding_dimension=dim)
@@ -101,7 +109,7 @@ def _fill_store(n_chunks: int, dim: int, name: str) -> VectorStore:
     for i in range(n_chunks):
         v = rng.standard_normal(dim).astype(np.float32)
         v /= np.linalg.norm(v)
-        text = " ".join(pyrng.choice(vocab) for _ in range(120))
+        text = " ".join(pyrng.choices(vocab, weights=weights, k=150))
         batch.append(Chunk(vector_store=store, store_file=files[i // per_file], seq=i % per_file, text=text,
                            tokens=150, vector=v.tobytes()))
         if len(batch) == 2000:
@@ -109,16 +117,19 @@ def _fill_store(n_chunks: int, dim: int, name: str) -> VectorStore:
             batch = []
     if batch:
         Chunk.objects.bulk_create(batch)
-    return store
+    # Questions: a few stopwords around words of the same distribution.
+    queries = [f"what is the {' '.join(pyrng.choices(vocab, weights=weights, k=4))} of this"
+               for _ in range(1000)]
+    return store, queries
 
 
 def latency(*, n_chunks: int, n_queries: int) -> dict:
     """Search latency (hybrid, vector-only, with a filter) over a store of ``n_chunks`` chunks."""
     dim = current_embedder().embed(["warm up"]).shape[1]
     t0 = time.perf_counter()
-    store = _fill_store(n_chunks, dim, f"latency-{n_chunks}")
+    store, questions = _fill_store(n_chunks, dim, f"latency-{n_chunks}")
     fill_s = time.perf_counter() - t0
-    questions = [q["query"] for q in build(max(10, n_queries // 2), seed=13)[1]][:n_queries]
+    questions = questions[:n_queries]
     t0 = time.perf_counter()
     search_stores([store], queries=[questions[0]])  # loads the store's vectors into the cache
     cold = time.perf_counter() - t0
@@ -144,6 +155,15 @@ def latency(*, n_chunks: int, n_queries: int) -> dict:
         keyword_search(store_id=store.pk, query=q, limit=100)
         keyword_times.append(time.perf_counter() - t0)
     result["keyword_query_only"] = _ms(keyword_times)
+    # What the run engine's file_search call costs (search + formatting the sources).
+    from retrieval.tool import run_file_search
+
+    tool_times = []
+    for q in questions[:50]:
+        t0 = time.perf_counter()
+        run_file_search(user=store.owner, vector_store_ids=[store.pk], arguments=json.dumps({"query": q}))
+        tool_times.append(time.perf_counter() - t0)
+    result["file_search_tool_call"] = _ms(tool_times)
     store.delete()
     return result
 

@@ -21,6 +21,11 @@ from retrieval.search.fusion import reciprocal_rank_fusion
 from retrieval.search.vectors import StoreIndex, store_index, vector_search
 
 CANDIDATES = 50  # per list and query, before fusion
+# RRF weights of the vector and keyword lists. Keywords count half: on the generated eval set
+# (bench/retrieval) equal weights let keyword noise push answers found by meaning down
+# (docs/performance.md#retrieval); hybrid_search.text_weight sets it per request.
+EMBEDDING_WEIGHT = 1.0
+TEXT_WEIGHT = 0.5
 
 
 @dataclass
@@ -35,7 +40,8 @@ class Hit:
 
 
 def search_stores(stores: list[VectorStore], *, queries: list[str], filters: dict | None = None,
-                  max_num_results: int = 10, ranker: str = "auto", score_threshold: float = 0.0) -> list[Hit]:
+                  max_num_results: int = 10, ranker: str = "auto", score_threshold: float = 0.0,
+                  weights: tuple[float, float] | None = None) -> list[Hit]:
     """The best chunks of ``stores`` for ``queries``, scores in 0–1, descending."""
     hits: list[Hit] = []
     vectors = None
@@ -53,7 +59,8 @@ def search_stores(stores: list[VectorStore], *, queries: list[str], filters: dic
                 vectors = embedder.embed(queries)
             except EmbeddingError as exc:
                 raise InvalidRequest(f"The query could not be embedded: {exc}", code="embedding_failed") from exc
-        hits.extend(_search_one(store, queries, vectors, filters, max_num_results, ranker))
+        hits.extend(_search_one(store, queries, vectors, filters, max_num_results, ranker,
+                                weights or (EMBEDDING_WEIGHT, TEXT_WEIGHT)))
     hits = [h for h in hits if h.score >= score_threshold]
     hits.sort(key=lambda h: (-h.score, h.chunk_id))
     hits = hits[:max_num_results]
@@ -64,7 +71,7 @@ def search_stores(stores: list[VectorStore], *, queries: list[str], filters: dic
 
 
 def _search_one(store: VectorStore, queries: list[str], vectors: np.ndarray, filters: dict | None, limit: int,
-                ranker: str) -> list[Hit]:
+                ranker: str, weights: tuple[float, float]) -> list[Hit]:
     in_database = pgvector.enabled()
     index = store_index(store.pk, store.index_version, with_vectors=not in_database)
     if filters is None:
@@ -74,6 +81,7 @@ def _search_one(store: VectorStore, queries: list[str], vectors: np.ndarray, fil
         if not allowed:
             return []
     rankings: list[list[int]] = []
+    list_weights: list[float] = []
     cosine: dict[int, float] = {}
     for query, vector in zip(queries, vectors):
         size = CANDIDATES if ranker != "none" else limit
@@ -85,12 +93,14 @@ def _search_one(store: VectorStore, queries: list[str], vectors: np.ndarray, fil
         for chunk_id, score in vector_hits:
             cosine[chunk_id] = max(cosine.get(chunk_id, -1.0), score)
         rankings.append([c for c, _ in vector_hits])
+        list_weights.append(weights[0])
         if ranker != "none":
             rankings.append(_keyword_ids(index, store.pk, query, allowed))
+            list_weights.append(weights[1])
     if ranker == "none":
         scored = sorted(((c, max(0.0, min(1.0, s))) for c, s in cosine.items()), key=lambda kv: (-kv[1], kv[0]))
     else:
-        scored = reciprocal_rank_fusion(rankings)
+        scored = reciprocal_rank_fusion(rankings, weights=list_weights)
     scored = scored[:limit]
     out = []
     for (chunk_id, score), pk in zip(scored, index.file_of([c for c, _ in scored])):

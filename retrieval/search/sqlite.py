@@ -23,12 +23,18 @@ UNINSTALL = [
 ]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Words that match nearly every chunk: they add no ranking signal but make FTS5 walk and
+# score most of the index (PostgreSQL's 'english' configuration drops the same kind of words).
+STOPWORDS = frozenset("""a an and are as at be but by can do does did for from had has have how i if in into is it
+its of on or so that the their then there these they this to was were what when where which who why will with
+you your about after all also any been more most not no only other our out over some such than them very""".split())
 
 
 def match_expression(query: str) -> str:
-    """Any of the query's words, each quoted (so FTS5 syntax in a query is just text)."""
-    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))[:64]
-    return " OR ".join(f'"{w}"' for w in words)
+    """Any of the query's words but stopwords, each quoted (FTS5 syntax in a query is just text)."""
+    words = list(dict.fromkeys(w.lower() for w in _WORD.findall(query)))
+    kept = [w for w in words if w not in STOPWORDS] or words  # a query of stopwords only still searches
+    return " OR ".join(f'"{w}"' for w in kept[:64])
 
 
 def keyword_search(cursor, *, store_id: str, query: str, limit: int) -> list[tuple[int, float]]:

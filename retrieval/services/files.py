@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from retrieval import sources
+from retrieval import queueing, sources
 from retrieval.models import Chunk, FileBatch, VectorStore, VectorStoreFile
-from retrieval.services.stores import ensure_usable, store_touch
+from retrieval.services.activity import bump_index, ensure_usable, store_touch
 
 
 def attach_files(*, store: VectorStore, user, items: list[dict], batch: FileBatch | None = None) -> list[VectorStoreFile]:
@@ -31,9 +31,7 @@ def attach_files(*, store: VectorStore, user, items: list[dict], batch: FileBatc
             rows.append(row)
         store_touch(store)
         bump_index(store.pk)  # a re-attached file leaves the searchable index until ingested again
-    from retrieval import worker
-
-    transaction.on_commit(worker.wake)
+    transaction.on_commit(queueing.work_queued)
     return rows
 
 
@@ -82,18 +80,10 @@ def detach_everywhere(file_id: str) -> int:
     return len(rows)
 
 
-def bump_index(store_id: str) -> None:
-    from django.db.models import F
-
-    VectorStore.objects.filter(pk=store_id).update(index_version=F("index_version") + 1)
-
-
 def files_reindex(*, rows) -> int:
     """Queue files again (admin "re-index"): parsed, chunked and embedded anew by a worker."""
     count = VectorStoreFile.objects.filter(pk__in=[r.pk for r in rows]).update(
         status=VectorStoreFile.Status.IN_PROGRESS, last_error=None, lease_owner="", lease_expires_at=None,
         attempts=0, completed_at=None)
-    from retrieval import worker
-
-    transaction.on_commit(worker.wake)
+    transaction.on_commit(queueing.work_queued)
     return count

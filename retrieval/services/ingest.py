@@ -21,7 +21,7 @@ from retrieval.embedding import EmbeddingError, current_embedder
 from retrieval.models import Chunk, VectorStore, VectorStoreFile
 from retrieval.parsing import ParseError, parse
 from retrieval.search import pgvector
-from retrieval.services.files import bump_index
+from retrieval.services.activity import bump_index
 
 log = logging.getLogger(__name__)
 

@@ -105,6 +105,11 @@ def test_search_filters_and_threshold(sdk):
     assert [r.filename for r in above] == ["volcanoes.md"]
     assert sdk.vector_stores.search(store.id, query="Etna volcano lava",
                                     ranking_options={"ranker": "none", "score_threshold": 0.99}).data == []
+    # OpenAI's hybrid weights: keywords only still rank the file naming Etna first; a score is 1.0 only when
+    # first in the one list that counts.
+    by_words = sdk.vector_stores.search(store.id, query="Etna", ranking_options={
+        "hybrid_search": {"embedding_weight": 0, "text_weight": 1}}).data
+    assert [r.filename for r in by_words] == ["volcanoes.md"] and by_words[0].score == 1.0
     # Attribute updates are seen by the next search.
     sdk.vector_stores.files.update(files["baking.txt"].id, vector_store_id=store.id, attributes={"topic": "geo"})
     assert "baking.txt" in names(filters={"type": "eq", "key": "topic", "value": "geo"})
@@ -235,7 +240,9 @@ def test_bad_search_bodies(sdk):
     store = sdk.vector_stores.create(name="s")
     for kwargs in ({"query": "x", "max_num_results": 51}, {"query": ""},
                    {"query": "x", "filters": {"type": "between", "key": "a", "value": 1}},
-                   {"query": "x", "ranking_options": {"score_threshold": 2}}):
+                   {"query": "x", "ranking_options": {"score_threshold": 2}},
+                   {"query": "x", "ranking_options": {"hybrid_search": {"embedding_weight": 0, "text_weight": 0}}},
+                   {"query": "x", "ranking_options": {"hybrid_search": {"embedding_weight": 1}}}):
         with pytest.raises(openai.BadRequestError):
             sdk.vector_stores.search(store.id, **kwargs)
     with pytest.raises(openai.BadRequestError):

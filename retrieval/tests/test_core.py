@@ -186,3 +186,5 @@ def test_rrf_scores_in_unit_range_and_order():
     # First in one list of two: half of the best attainable score.
     assert dict(reciprocal_rank_fusion([[1, 2], [3]]))[3] == pytest.approx(0.5)
     assert reciprocal_rank_fusion([[], []]) == []
+    # Weighted: a list of weight 0 adds nothing; the best attainable score is still 1.0.
+    assert reciprocal_rank_fusion([[1, 2], [2, 1]], weights=[1.0, 0.0]) == [(1, 1.0), (2, pytest.approx(61 / 62))]
