@@ -130,3 +130,21 @@ def test_a_user_at_the_active_run_limit_gets_429(sdk, cloud):
         with pytest.raises(openai.RateLimitError):
             sdk.responses.create(model="cloud/x", input="another")
         sdk.responses.cancel(running.id)
+
+
+def test_a_streamed_response_writes_one_row_more_than_an_assistants_run(live_entities, alice, cloud):
+    """The Responses view adds its own row and nothing else: the engine's writes are the same."""
+    from testsupport.db_counter import WriteCounter
+
+    headers = {"Authorization": f"Bearer {alice.api_key}"}
+    httpx.get(f"{live_entities.v1}/models", headers=headers)  # the key's first use writes its last_used_at
+    cloud.push(Reply(FAKE_CHUNKS))
+    with WriteCounter() as writes:
+        body = httpx.post(f"{live_entities.v1}/responses", headers=headers,
+                          json={"model": "cloud/x", "input": "hi", "stream": True}).text
+    assert "response.completed" in body
+    assert writes.count == 11, writes.report()
+    assert writes.report() == ("INSERT conversations_message ×2, INSERT conversations_run ×1, "
+                               "INSERT conversations_thread ×1, INSERT responses_api_response ×1, "
+                               "UPDATE conversations_message ×1, UPDATE conversations_run ×2, "
+                               "UPDATE conversations_thread ×3")
