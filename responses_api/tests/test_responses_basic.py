@@ -148,3 +148,59 @@ def test_a_streamed_response_writes_one_row_more_than_an_assistants_run(live_ent
                                "INSERT conversations_thread ×1, INSERT responses_api_response ×1, "
                                "UPDATE conversations_message ×1, UPDATE conversations_run ×2, "
                                "UPDATE conversations_thread ×3")
+
+
+BAD_BODIES = [
+    ({"model": "demo/echo", "input": [{"role": "user", "content": [{"type": "input_text"}]}]}, "input[0].content[0].text"),
+    ({"model": "demo/echo", "input": "x", "tools": [{"type": "function"}]}, "tools[0].name"),
+    ({"model": "demo/echo", "input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type"),
+    ({"model": "demo/echo", "input": [{"type": "item_reference", "id": "msg_x"}]}, "input[0].type"),
+    ({"model": "demo/echo", "input": "x", "temperature": 3}, "temperature"),
+    ({"model": "demo/echo", "input": "x", "max_output_tokens": 2**40}, "max_output_tokens"),
+    ({"model": "demo/echo", "input": "x", "text": {"format": {"type": "json_schema", "name": "x"}}}, "text.format.schema"),
+    ({"model": "demo/echo", "input": "x", "metadata": {"k" * 65: "v"}}, "metadata"),
+    ({"model": "demo/echo", "input": "x", "background": True, "store": False}, "store"),
+    ({"model": "demo/echo", "input": "x", "include": ["everything"]}, "include[0]"),
+    ({"model": 7, "input": "x"}, "model"),
+    ([1, 2], None),
+]
+
+
+@pytest.mark.parametrize(("body", "param"), BAD_BODIES)
+def test_it_refuses_bad_bodies_in_the_envelope(live_entities, alice, body, param):
+    answer = httpx.post(f"{live_entities.v1}/responses", json=body, headers={"Authorization": f"Bearer {alice.api_key}"})
+    assert answer.status_code == 400, answer.text
+    assert set(answer.json()["error"]) == {"message", "type", "param", "code"}
+    assert answer.json()["error"]["param"] == param
+
+
+def test_unknown_ids_are_404_in_the_envelope(sdk, live_entities, alice):
+    headers = {"Authorization": f"Bearer {alice.api_key}"}
+    for method, path, body in [
+        ("POST", "/responses", {"model": "demo/echo", "input": "x", "conversation": "conv_nope"}),
+        ("POST", "/responses", {"model": "demo/echo", "input": "x", "previous_response_id": "resp_nope"}),
+        ("GET", "/responses/resp_nope", None), ("POST", "/responses/resp_nope/cancel", None),
+        ("GET", "/responses/resp_nope/input_items", None), ("GET", "/conversations/thread_x", None),
+        ("GET", "/conversations/conv_nope/items/msg_nope", None),
+    ]:
+        answer = httpx.request(method, f"{live_entities.v1}{path}", json=body, headers=headers)
+        assert answer.status_code == 404, (path, answer.text)
+        assert answer.json()["error"]["code"] == "not_found"
+    response = sdk.responses.create(model="demo/echo", input="x")
+    bad = httpx.get(f"{live_entities.v1}/responses/{response.id}?stream=true&starting_after=abc", headers=headers)
+    assert (bad.status_code, bad.json()["error"]["param"]) == (400, "starting_after")
+
+
+def test_other_users_cannot_cancel_or_list_input_items(sdk, live_entities, bob, cloud):
+    from testsupport.scenarios import Hang
+
+    cloud.push(Hang())
+    running = sdk.responses.create(model="cloud/x", input="wait", background=True)
+    with sdk_for(live_entities, bob) as other:
+        with pytest.raises(openai.NotFoundError):
+            other.responses.cancel(running.id)
+        with pytest.raises(openai.NotFoundError):
+            other.responses.input_items.list(running.id)
+        with pytest.raises(openai.NotFoundError):
+            other.responses.retrieve(running.id, stream=True)
+    assert sdk.responses.cancel(running.id).status == "cancelled"
