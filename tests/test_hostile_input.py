@@ -129,6 +129,11 @@ def test_a_json_body_labelled_multipart_gets_the_envelope(live_entities, alice):
     _assert_envelope(response)
     response = _post(live_entities, alice, "/v1/threads", "--zzz\r\n", **{"Content-Type": "multipart/form-data"})
     _assert_envelope(response)
+    # The route that does parse multipart (uploads) answers a JSON body in the envelope too.
+    for content_type in ("multipart/form-data; boundary=zzz", "multipart/form-data"):
+        response = _post(live_entities, alice, "/v1/files", json.dumps({"purpose": "assistants"}),
+                         **{"Content-Type": content_type})
+        _assert_envelope(response)
 
 
 def test_a_proper_surrogate_pair_is_fine(live_entities, alice):
