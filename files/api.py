@@ -16,6 +16,14 @@ from kernel.envelopes import list_object
 from kernel.errors import InvalidRequest
 
 
+def _quota_of(django_request) -> tuple[int | None, int]:
+    """The authenticated user's room (DRF has set ``user`` on the Django request by then)."""
+    user = getattr(django_request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None, 0
+    return quota_left(user)
+
+
 class FileListView(V1APIView):
     parser_classes = [MultiPartParser, JSONParser]
 
@@ -24,13 +32,17 @@ class FileListView(V1APIView):
                                     purpose=request.query_params.get("purpose") or None)
         return Response(list_object([file_object(f) for f in files], has_more))
 
+    def initialize_request(self, request, *args, **kwargs):
+        # Before anything reads the body (a session's CSRF check parses the form during
+        # authentication): the upload then streams through this handler only.
+        if request.method == "POST":
+            request.upload_handlers = [LimitedUploadHandler(request, quota=lambda: _quota_of(request))]
+        return super().initialize_request(request, *args, **kwargs)
+
     def post(self, request):
         if not request.content_type.startswith("multipart/form-data"):
             raise InvalidRequest("Upload the file as multipart/form-data with the fields 'file' and 'purpose'.",
                                  code="unsupported_media_type")
-        room, used = quota_left(request.user)
-        # Before the body is parsed: the parser then streams it through this handler only.
-        request._request.upload_handlers = [LimitedUploadHandler(request._request, quota_left=room, used=used)]
         form = request.data
         upload = request.FILES.get("file")
         if upload is None:

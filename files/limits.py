@@ -45,15 +45,23 @@ def over_quota(used: int, size: int) -> QuotaExceeded:
 class LimitedUploadHandler(TemporaryFileUploadHandler):
     """Streams the upload to a temporary file and refuses it mid-stream when over a limit.
 
-    ``quota_left`` is the owner's room when the request started (None: no quota); the
-    service checks the quota again, under a lock, before it keeps the file.
+    ``quota`` returns (the owner's room or None for no quota, bytes in use); it is asked
+    when the file part starts, since the body may be parsed before the view runs (the CSRF
+    check of a browser session reads the form). The service checks the quota again, under
+    a lock, before it keeps the file.
     """
 
-    def __init__(self, request=None, *, quota_left: int | None = None, used: int = 0):
+    def __init__(self, request=None, *, quota=None):
         super().__init__(request)
-        self.quota_left = quota_left
-        self.used = used
+        self.quota = quota
+        self.quota_left: int | None = None
+        self.used = 0
         self.received = 0
+
+    def new_file(self, *args, **kwargs):
+        if self.quota is not None:
+            self.quota_left, self.used = self.quota()
+        return super().new_file(*args, **kwargs)
 
     def receive_data_chunk(self, raw_data, start):
         self.received = start + len(raw_data)

@@ -3,6 +3,7 @@
 // action (through the session, session.js); the store calls `render` after every change.
 // docs/ui.md describes the modules.
 
+import { Attachments } from "./attachments.js";
 import { createApi, signInAgain } from "./api.js";
 import { AssistantEditor, assistantLabel } from "./assistants.js";
 import { $, h, hydrateIcons, icon } from "./dom.js";
@@ -22,7 +23,7 @@ const els = Object.fromEntries(Object.entries({
   backend: "#backend", connection: "#connection", scroller: "#transcript", messages: "#messages",
   empty: "#empty", emptyAssistant: "#empty-assistant", emptyTalking: "#empty-talking", emptyNone: "#empty-none",
   emptyCreate: "#empty-create", demoNote: "#demo-note", jump: "#jump", composer: "#composer", prompt: "#prompt",
-  send: "#send", stop: "#stop", composerBackend: "#composer-backend", composerError: "#composer-error", toasts: "#toasts",
+  send: "#send", stop: "#stop", attach: "#attach", attachInput: "#attach-input", attachList: "#attach-list", composerBackend: "#composer-backend", composerError: "#composer-error", toasts: "#toasts",
 }).map(([name, selector]) => [name, $(selector)]));
 
 const notify = (message, kind) => toast(els.toasts, message, kind);
@@ -148,10 +149,16 @@ function send() {
     openEditor(null);
     return;
   }
+  if (attachments.busy()) {
+    store.dispatch({ type: "composer/error", message: "Wait until the attached files are uploaded." });
+    return;
+  }
+  const files = { fileIds: attachments.ids(), images: attachments.images() };
   els.prompt.value = "";
+  attachments.clear();
   autosize();
   scroller.toBottom();
-  session.send(text, assistant);
+  session.send(text, assistant, files);
 }
 
 function stop() {
@@ -218,7 +225,13 @@ function onKey(event) {
   }
 }
 
+const attachments = new Attachments({
+  list: els.attachList,
+  onError: (message) => store.dispatch({ type: "composer/error", message }),
+});
+
 function wire() {
+  attachments.wire({ button: els.attach, input: els.attachInput, target: els.composer, pasteTarget: els.prompt });
   els.composer.addEventListener("submit", (event) => {
     event.preventDefault();
     send();

@@ -23,6 +23,8 @@ export const $$ = (selector, root = document) => Array.from(root.querySelectorAl
 
 const ICONS = {
   plus: "M12 5v14M5 12h14",
+  paperclip: "M20 11.5l-8.1 8.1a5 5 0 0 1-7.1-7.1l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L15 7",
+  download: "M12 4v11M7 10l5 5 5-5M5 20h14",
   x: "M6 6l12 12M18 6 6 18",
   menu: "M4 7h16M4 12h16M4 17h16",
   send: "M12 19V5M6 11l6-6 6 6",

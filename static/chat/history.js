@@ -5,7 +5,12 @@
 // The server decides what the conversation is: the order of its entries, and which runs a
 // regenerate replaced (`superseded`: left out here). This module only changes shapes.
 
-import { messagePart, runItem, stepPart, textOf, userItem, withRun } from "./items.js";
+import { mediaOf, messagePart, runItem, stepPart, textOf, userItem, withRun } from "./items.js";
+
+const withMedia = (part, content) => {
+  const media = mediaOf(content);
+  return media ? { ...part, media } : part;
+};
 
 function runItemOf(entry) {
   const messages = entry.messages || [];
@@ -22,7 +27,7 @@ function runItemOf(entry) {
     const messageId = step.step_details && step.step_details.message_creation && step.step_details.message_creation.message_id;
     const message = pending.get(messageId);
     if (!message) continue;
-    parts.push(messagePart(message.id, textOf(message.content), message.status));
+    parts.push(withMedia(messagePart(message.id, textOf(message.content), message.status), message.content));
     pending.delete(messageId);
   }
   for (const message of pending.values()) parts.push(messagePart(message.id, textOf(message.content), message.status));
@@ -37,7 +42,8 @@ export function loadHistory(snapshot) {
   for (const entry of (snapshot && snapshot.items) || []) {
     if (entry.type === "user") {
       const message = entry.message;
-      items.push(userItem({ id: message.id, text: textOf(message.content), createdAt: message.created_at }));
+      items.push(userItem({ id: message.id, text: textOf(message.content), createdAt: message.created_at,
+                            images: (mediaOf(message.content) || { images: [] }).images }));
     } else if (entry.type === "run" && !entry.superseded && (entry.run || (entry.messages || []).length)) {
       items.push(runItemOf(entry));
     }

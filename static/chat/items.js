@@ -13,9 +13,29 @@ export const isActive = (status) => ACTIVE.has(status);
 export const textOf = (content) =>
   (content || []).filter((part) => part.type === "text").map((part) => (part.text && part.text.value) || "").join("");
 
-export function userItem({ key, id = null, text = "", createdAt = 0, pending = false }) {
-  return { kind: "user", key: key || id, id, text, createdAt, pending };
+export function userItem({ key, id = null, text = "", createdAt = 0, pending = false, images = [] }) {
+  const item = { kind: "user", key: key || id, id, text, createdAt, pending };
+  if (images && images.length) item.images = images; // [{fileId, src?}]
+  return item;
 }
+
+/** A message's files: its image_file parts, and its file_path annotations (generated files it links). */
+export function mediaOf(content) {
+  const images = [];
+  const links = [];
+  for (const part of content || []) {
+    if (part.type === "image_file" && part.image_file) images.push({ fileId: part.image_file.file_id });
+    for (const note of (part.type === "text" && part.text && part.text.annotations) || []) {
+      if (note.type === "file_path" && note.file_path) links.push({ text: note.text, fileId: note.file_path.file_id });
+    }
+  }
+  return images.length || links.length ? { images, links } : null;
+}
+
+const withMedia = (part, content) => {
+  const media = mediaOf(content);
+  return media ? { ...part, media } : part;
+};
 
 export function runItem(id, { assistantId = null, model = null } = {}) {
   return { kind: "run", key: id, id, run: null, status: null, assistantId, model, lastSeq: 0, parts: [], action: null };
@@ -116,7 +136,7 @@ export function applyRunEvent(item, name, data) {
     return withPart(item, "message", data.id, (message) => ({ ...message, text: message.text + text, status: "in_progress" }));
   }
   if (name === "thread.message.completed" || name === "thread.message.incomplete") {
-    return withPart(item, "message", data.id, (message) => ({ ...message, text: textOf(data.content), status: data.status }));
+    return withPart(item, "message", data.id, (message) => withMedia({ ...message, text: textOf(data.content), status: data.status }, data.content));
   }
   return item; // thread.message.in_progress, step in_progress without calls, …: nothing to show
 }

@@ -168,9 +168,9 @@ export class ChatSession {
   // --- actions --------------------------------------------------------------------------
 
   /** Send `text` to `assistant`, making the thread first in a new chat. */
-  async send(text, assistant) {
+  async send(text, assistant, { fileIds = [], images = [] } = {}) {
     if (!text.trim() || !canSend(this.state)) return;
-    this.dispatch({ type: "send/start", text });
+    this.dispatch({ type: "send/start", text, images });
     const { epoch } = this.state;
     try {
       if (!this.state.threadId) {
@@ -182,7 +182,9 @@ export class ChatSession {
       }
       const socket = this.socket;
       if (!socket || !(await socket.ready()) || socket !== this.socket) throw new Error("Could not reach the server over WebSocket; try again.");
-      if (!socket.send({ type: "send", content: text, assistant_id: assistant.id })) throw new Error("The connection dropped; try again.");
+      const frame = { type: "send", content: text, assistant_id: assistant.id };
+      if (fileIds.length) frame.file_ids = fileIds;
+      if (!socket.send(frame)) throw new Error("The connection dropped; try again.");
     } catch (problem) {
       if (this.state.epoch === epoch) this.onError({ type: "error", request_type: "send", error: { message: problem.message } });
     }

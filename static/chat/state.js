@@ -229,7 +229,7 @@ export function reduce(state, action) {
       return {
         ...state,
         localKeys: state.localKeys + 1,
-        items: [...state.items, userItem({ key, text: action.text, pending: true })],
+        items: [...state.items, userItem({ key, text: action.text, pending: true, images: action.images })],
         connection: "sending",
         composerError: null,
       };

@@ -1,6 +1,7 @@
 // Tool calls as cards, and the form that asks for client-side functions' outputs. Drawn from
 // a step part of the state (items.js); the transcript decides when (transcript.js).
 
+import { imageLink } from "./attachments.js";
 import { h, icon } from "./dom.js";
 import { codeView, prettyJson } from "./markdown.js";
 
@@ -74,6 +75,8 @@ export class ToolStepView {
       sections.push(section("Input", codeView(call.code_interpreter.input, "python")));
       const logs = call.code_interpreter.outputs.filter((o) => o.type === "logs").map((o) => o.logs).join("");
       if (call.code_interpreter.outputs.length) sections.push(section("Output", h("pre", { class: "tool-pre logs", text: logs || "(no output)" })));
+      const images = call.code_interpreter.outputs.filter((o) => o.type === "image" && o.image);
+      if (images.length) sections.push(section("Images", h("div", { class: "tool-images" }, images.map((o) => imageLink(o.image.file_id, "Chart")))));
     } else {
       sections.push(section("Arguments", codeView(prettyJson(call.function.arguments), "json")));
       if (call.function.output != null) sections.push(section("Output", codeView(prettyJson(call.function.output), "json")));

@@ -4,6 +4,7 @@
 // item did not change (the same object) is left alone, so a streaming reply re-renders only
 // its growing message, at most once per animation frame.
 
+import { fileUrl, imageLink } from "./attachments.js";
 import { copyButton, h, icon } from "./dom.js";
 import { isActive } from "./items.js";
 import { renderMarkdown } from "./markdown.js";
@@ -55,10 +56,27 @@ class MessageView {
     });
   }
 
+  /** Images (image_file parts) above the text, and generated files' links made downloadable. */
+  setMedia(media) {
+    const key = JSON.stringify(media || null);
+    if (key === (this.mediaKey || "null")) return;
+    this.mediaKey = key;
+    this.media = media || null;
+    if (!this.gallery) {
+      this.gallery = h("div", { class: "msg-images" });
+      this.el.insertBefore(this.gallery, this.body);
+    }
+    this.gallery.replaceChildren(...((media && media.images) || []).map((image) => imageLink(image.fileId)));
+    this.schedule();
+  }
+
   render() {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
-    renderMarkdown(this.body, this.text, { role: this.role, streaming: this.status === "in_progress" });
+    let shown = this.text;
+    // `sandbox:/mnt/data/…` links of the reply point at the Files the code interpreter made.
+    for (const link of (this.media && this.media.links) || []) shown = shown.split(link.text).join(fileUrl(link.fileId));
+    renderMarkdown(this.body, shown, { role: this.role, streaming: this.status === "in_progress" });
     this.el.markdownSource = this.text; // the source as stored, for tests and tools that inspect the page
     this.onRender();
   }
@@ -78,6 +96,7 @@ class UserView {
     this.item = item;
     this.message.setId(item.id);
     this.message.update(item.text, "completed");
+    this.message.setMedia(item.images ? { images: item.images, links: [] } : null);
     this.el.classList.toggle("pending", item.pending);
     if (first) this.message.render(); // a user's message shows at once
   }
@@ -162,8 +181,10 @@ class RunView {
       const next = cursor ? cursor.nextSibling : this.body.firstChild;
       if (next !== view.el) this.body.insertBefore(view.el, next);
       cursor = view.el;
-      if (part.kind === "message") view.update(part.text, part.status);
-      else view.update(part, waiting);
+      if (part.kind === "message") {
+        view.update(part.text, part.status);
+        view.setMedia(part.media);
+      } else view.update(part, waiting);
     }
   }
 
