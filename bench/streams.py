@@ -2,7 +2,7 @@
 
 (A) direct and (B) thin proxy: `POST /v1/chat/completions` with `stream: true`.
 (C) Entities: `POST /v1/threads/{id}/runs` with `stream: true` (raw SSE parsing), or the
-WebSocket `send` frame. TTFT is request written → first text delta; ITL the gaps between
+WebSocket `send` frame. (R) Entities' Responses API: `POST /v1/responses` with `stream: true`. TTFT is request written → first text delta; ITL the gaps between
 text deltas; the text is checked against what the fake server sent (no loss, no reorder).
 """
 
@@ -136,6 +136,43 @@ async def stream_run(conn: Connection, thread_id: str, assistant_id: str, model:
     try:
         response = await conn.request("POST", f"/v1/threads/{thread_id}/runs", body=run_body(assistant_id, model),
                                       headers={"Content-Type": "application/json"}, on_data=on_data, timeout=timeout)
+        started, result.status = response.sent_at, response.status
+        if response.status != 200:
+            result.error = result.error or f"HTTP {response.status}"
+    except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+    return _finish(result, parts, tokens, started, time.perf_counter(), state["done"])
+
+
+def responses_body(model: str) -> bytes:
+    return json.dumps({"model": model, "input": "Say something.", "stream": True}).encode()
+
+
+_DELTA = b'"delta":"'
+
+
+async def stream_responses(conn: Connection, model: str, tokens: int, timeout: float) -> StreamResult:
+    """R: `POST /v1/responses` with `stream: true`, reading the Responses stream events."""
+    result, parts, parser = StreamResult(), [], SSEParser()
+    state = {"done": False}
+    times = result.times
+
+    def on_data(data: bytes, t: float) -> None:
+        for event, payload in parser.feed(data):
+            if event == "response.output_text.delta":
+                text = _text_after(payload, _DELTA)
+                parts.append(text if text is not None else _loads(payload)["delta"])
+                times.append(t)
+            elif event == "response.completed":
+                state["done"] = True
+            elif event in ("response.failed", "response.incomplete", "response.cancelled", "error"):
+                data = _loads(payload)
+                result.error = f"{event}: {(data.get('response') or {}).get('error') or data.get('message')}"
+
+    started = time.perf_counter()
+    try:
+        response = await conn.request("POST", "/v1/responses", body=responses_body(model), on_data=on_data,
+                                      headers={"Content-Type": "application/json"}, timeout=timeout)
         started, result.status = response.sent_at, response.status
         if response.status != 200:
             result.error = result.error or f"HTTP {response.status}"

@@ -14,7 +14,7 @@ from bench.fakeoai import model_name
 from bench.httpclient import Connection
 from bench.procs import Child
 from bench.stack import Stack
-from bench.streams import StreamResult, stream_chat, stream_run, stream_ws
+from bench.streams import StreamResult, stream_chat, stream_responses, stream_run, stream_ws
 
 
 @dataclass
@@ -99,7 +99,7 @@ class Context:
 class Target:
     key: str    # "A", "B", "C", "C_ws", "C_daphne" …
     label: str
-    kind: str   # "chat" | "run" | "ws"
+    kind: str   # "chat" | "run" | "ws" | "responses"
     port: int
     child: Child | None
     server: str | None = None  # the Entities deployment (C targets only)
@@ -113,6 +113,8 @@ class Target:
         tokens = int(params["tokens"])
         if self.kind == "chat":
             return await stream_chat(conn, model, tokens, timeout)
+        if self.kind == "responses":
+            return await stream_responses(conn, "cloud/" + model, tokens, timeout)
         tenant = ctx.tenant(self.server)
         thread_id = tenant.supply.take()[0]
         if self.kind == "run":
@@ -137,6 +139,8 @@ def targets(ctx: Context, *, ws: bool = False, other_servers: bool = False) -> l
     if ws:
         found.append(Target("C_ws", f"Entities under {primary}, WebSocket", "ws", stack.entities().port,
                             stack.entities(), primary, auth(primary)))
+        found.append(Target("R", f"Entities under {primary}, Responses API SSE", "responses",
+                            stack.entities().port, stack.entities(), primary, auth(primary)))
     if other_servers:
         for server in stack.servers[1:]:
             child = stack.entities(server)

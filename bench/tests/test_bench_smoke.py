@@ -35,7 +35,7 @@ def test_it_runs_every_scenario_and_writes_results(tmp_path):
     assert not [name for name, s in results["scenarios"].items() if "error" in s]
 
     single = results["scenarios"]["single"]["targets"]
-    assert {"A", "B", "C", "C_ws", "C_daphne"} <= set(single)
+    assert {"A", "B", "C", "C_ws", "R", "C_daphne"} <= set(single)
     assert all(t["ok"] == t["runs"] > 0 for t in single.values())
     assert all(t["ttft_ms"]["p50_rounds"] is not None for t in single.values())
     assert {"A", "B", "C"} <= set(results["scenarios"]["throughput"]["targets"])
