@@ -197,3 +197,24 @@ def test_the_servers_periodic_sweep_deletes_expired_files(sdk):
 
     assert not File.objects.filter(pk=file.id).exists(), "the live server's sweep did not delete the expired file"
     assert not files_storage().exists(name)
+
+
+def test_a_browser_session_upload_keeps_the_limits(live_entities, alice, settings):
+    """A session's CSRF check parses the form during authentication: the limit still applies."""
+    from django.test import Client
+
+    settings.ENTITIES_MAX_FILE_BYTES = 50_000
+    client = Client()
+    client.force_login(alice.user)
+    cookies = {"sessionid": client.cookies["sessionid"].value, "csrftoken": "a" * 32}
+    headers = {"X-CSRFToken": "a" * 32, "Referer": live_entities.url + "/"}
+    with httpx.Client(base_url=live_entities.v1, cookies=cookies, headers=headers, timeout=30) as browser:
+        ok = browser.post("/files", data={"purpose": "vision"}, files={"file": ("dot.png", b"png" * 10)})
+        big = browser.post("/files", data={"purpose": "assistants"}, files={"file": ("big.bin", os.urandom(120_000))})
+        no_csrf = browser.post("/files", data={"purpose": "assistants"}, files={"file": ("x.txt", b"x")},
+                               headers={"X-CSRFToken": ""})
+
+    assert ok.status_code == 200 and ok.json()["purpose"] == "vision"
+    assert big.status_code == 413 and big.json()["error"]["code"] == "file_too_large"
+    assert no_csrf.status_code == 403
+    assert list(File.objects.values_list("filename", flat=True)) == ["dot.png"] and _incoming() == []
