@@ -14,7 +14,6 @@ from responses_api.presenters import (
     RESPONSE_STATUS, action_items, message_item, response_object, thread_id_of,
 )
 
-MAX_LIST = 100
 
 
 def response_get_for_user(*, user, response_id: str, param: str | None = None) -> Response:

@@ -25,6 +25,8 @@ from responses_api.tokens import input_tokens_count
 
 
 class ResponsesView(V1APIView):
+    """A /v1 view (auth, throttles, the error envelope) that takes any `OpenAI-Beta` header."""
+
     checks_beta_header = False
 
 

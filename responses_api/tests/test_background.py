@@ -74,3 +74,20 @@ def test_a_stream_can_attach_to_a_running_background_response(sdk, cloud):
     with sdk.responses.stream(response_id=started.id) as stream:
         final = stream.get_final_response()
     assert (final.id, final.output_text) == (started.id, FAKE_TEXT)
+
+
+def test_a_stream_replayed_from_stored_state_is_still_well_formed(sdk, cloud, live_entities):
+    """Once no process keeps the run's event log, the stream is rebuilt from the stored reply."""
+    from conversations.models import Run
+    from testsupport.sse import forget_event_log
+
+    cloud.push(Reply(FAKE_CHUNKS))
+    done = sdk.responses.create(model="cloud/x", input="Say hello")
+    forget_event_log(live_entities, Run.objects.get(responses__id=done.id).pk)
+
+    with sdk.responses.stream(response_id=done.id) as stream:
+        types = [e.type for e in stream]
+        final = stream.get_final_response()
+    assert final.output_text == FAKE_TEXT and final.id == done.id
+    assert types[0] == "response.created" and types[-1] == "response.completed"
+    assert "response.output_text.delta" in types and "response.output_item.done" in types

@@ -13,7 +13,7 @@ import pytest
 from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai
 from testsupport.live import sdk_for
 from testsupport.scenarios import Reply
-from testsupport.sse import FAKE_CHUNKS, FAKE_TEXT, cloud, parse_sse  # noqa: F401 - cloud is a fixture
+from testsupport.sse import FAKE_CHUNKS, FAKE_TEXT, cloud  # noqa: F401 - cloud is a fixture
 
 TEXT_ORDER = [
     "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
