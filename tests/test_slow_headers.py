@@ -96,14 +96,14 @@ def test_a_connection_that_trickles_its_headers_is_closed(serve_prod):
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         closed = _closed_after(sock, head, limit=HEADER_TIMEOUT + 8)
     assert closed is not None, "the server kept a slow-header connection open"
-    assert HEADER_TIMEOUT - 0.5 <= closed <= HEADER_TIMEOUT + 2, closed
+    assert HEADER_TIMEOUT - 0.5 <= closed <= HEADER_TIMEOUT + 4, closed  # slack for a loaded machine
 
 
 def test_a_connection_that_sends_nothing_is_closed(serve_prod):
     port, _ = serve_prod
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         closed = _closed_after(sock, b"", limit=HEADER_TIMEOUT + 8)
-    assert closed is not None and closed <= HEADER_TIMEOUT + 2, closed
+    assert closed is not None and closed <= HEADER_TIMEOUT + 4, closed
 
 
 def test_requests_and_keep_alive_still_work(serve_prod):
@@ -118,7 +118,7 @@ def test_requests_and_keep_alive_still_work(serve_prod):
         assert first.startswith(b"HTTP/1.1 200")
         # The next request on the same connection trickles: the deadline applies to it too.
         closed = _closed_after(sock, b"GET /healthz HTTP/1.1\r\nHost: 1", limit=HEADER_TIMEOUT + 8)
-    assert closed is not None and closed <= HEADER_TIMEOUT + 2, closed
+    assert closed is not None and closed <= HEADER_TIMEOUT + 4, closed
 
 
 def test_a_websocket_open_longer_than_the_deadline_stays_open(serve_prod, tmp_path_factory):
