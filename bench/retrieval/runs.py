@@ -85,18 +85,22 @@ def ingestion(*, n_chunks: int) -> dict:
 
 
 def _zipf_vocabulary(size: int, rng: random.Random) -> tuple[list[str], list[float]]:
-    """Pseudo-words with Zipf weights (word k has weight 1/k), as word frequencies in text have."""
+    """Pseudo-words with cumulative Zipf weights (word k has weight 1/k), as word frequencies in text have."""
     letters = "abcdefghijklmnopqrstuvwxyz"
     words = sorted({"".join(rng.choice(letters) for _ in range(rng.randint(3, 9))) for _ in range(size * 2)})[:size]
     rng.shuffle(words)
-    return words, [1.0 / (k + 1) for k in range(len(words))]
+    cumulative, total = [], 0.0
+    for k in range(len(words)):
+        total += 1.0 / (k + 1)
+        cumulative.append(total)
+    return words, cumulative
 
 
 def _fill_store(n_chunks: int, dim: int, name: str) -> tuple[VectorStore, list[str]]:
     """A completed store of ``n_chunks`` chunks (random unit vectors, Zipf-distributed words) and queries."""
     rng = np.random.default_rng(3)
     pyrng = random.Random(5)
-    vocab, weights = _zipf_vocabulary(20000, pyrng)
+    vocab, cumulative = _zipf_vocabulary(20000, pyrng)
     embedder = current_embedder()
     store = VectorStore.objects.create(owner=_user("bench-search"), name=name, embedding_model=embedder.name,
                                        embedding_dimension=dim)
@@ -109,7 +113,7 @@ def _fill_store(n_chunks: int, dim: int, name: str) -> tuple[VectorStore, list[s
     for i in range(n_chunks):
         v = rng.standard_normal(dim).astype(np.float32)
         v /= np.linalg.norm(v)
-        text = " ".join(pyrng.choices(vocab, weights=weights, k=150))
+        text = " ".join(pyrng.choices(vocab, cum_weights=cumulative, k=150))
         batch.append(Chunk(vector_store=store, store_file=files[i // per_file], seq=i % per_file, text=text,
                            tokens=150, vector=v.tobytes()))
         if len(batch) == 2000:
@@ -118,7 +122,7 @@ def _fill_store(n_chunks: int, dim: int, name: str) -> tuple[VectorStore, list[s
     if batch:
         Chunk.objects.bulk_create(batch)
     # Questions: a few stopwords around words of the same distribution.
-    queries = [f"what is the {' '.join(pyrng.choices(vocab, weights=weights, k=4))} of this"
+    queries = [f"what is the {' '.join(pyrng.choices(vocab, cum_weights=cumulative, k=4))} of this"
                for _ in range(1000)]
     return store, queries
 
