@@ -34,8 +34,8 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 def clean_filename(name: str | None) -> str:
     """The last path segment, without control characters, at most 255 characters."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE.sub("", base).strip() or "file"
-    return base[:255]
+    base = _UNSAFE.sub("", base).strip()
+    return base[:255] if base not in ("", ".", "..") else "file"
 
 
 def _content_type(filename: str, given: str | None) -> str:

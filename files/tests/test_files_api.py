@@ -224,3 +224,19 @@ def test_a_browser_session_upload_keeps_the_limits(live_entities, alice, setting
     while _incoming() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _incoming() == []
+
+
+def test_hostile_names_and_ids_are_contained(sdk, live_entities, alice):
+    from files.services import clean_filename
+
+    assert clean_filename("dir\\sub/a\nb\x00c\x7f.txt") == "abc.txt" and clean_filename("../..") == "file"
+    file = sdk.files.create(file=("../../etc/\u00e9vilname.html", b"<script>alert(1)</script>"), purpose="user_data")
+
+    assert file.filename == "\u00e9vilname.html"
+    assert File.objects.get(pk=file.id).storage_name == f"{file.id[5:7]}/{file.id}"  # never the client's name
+    response = httpx.get(f"{live_entities.v1}/files/{file.id}/content", headers=alice.headers, timeout=10)
+    assert response.headers["content-disposition"].startswith("attachment")  # an HTML upload is never rendered
+    assert "filename*=utf-8''%C3%A9vilname.html" in response.headers["content-disposition"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    for bad in ("file-%00", "..%2F..%2Fetc", "file-" + "x" * 300, "%F0%9F%98%80"):
+        assert httpx.get(f"{live_entities.v1}/files/{bad}", headers=alice.headers, timeout=10).status_code == 404, bad
