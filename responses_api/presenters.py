@@ -131,8 +131,11 @@ def public_tool(tool: dict) -> dict:
     """A run tool in the Responses shape (flat function tools)."""
     if tool.get("type") == "function":
         fn = tool.get("function") or {}
-        return {"type": "function", "name": fn.get("name"), "description": fn.get("description"),
-                "parameters": fn.get("parameters"), "strict": bool(fn.get("strict", False))}
+        shown = {"type": "function", "name": fn.get("name"), "description": fn.get("description"),
+                 "parameters": fn.get("parameters"), "strict": bool(fn.get("strict", False))}
+        if tool.get("server_side"):
+            shown["server_side"] = True  # Entities extension: the server's registered function runs
+        return shown
     if tool.get("type") == "code_interpreter":
         return {"type": "code_interpreter", "container": {"type": "auto"}}
     return dict(tool)

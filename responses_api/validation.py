@@ -133,6 +133,12 @@ def _tools(value: Any, path: str = "tools") -> list[dict]:
                 fn["strict"] = f.boolean(tool["strict"], f.join(tool_path, "strict"))
             # Entities extension: run the server's function of this name (docs/tools.md).
             server_side = f.boolean(tool.get("server_side"), f.join(tool_path, "server_side"), nullable=True)
+            if server_side:
+                from inference.registry import get_function
+
+                if get_function(fn["name"]) is None:
+                    raise f.invalid_value(f.join(tool_path, "server_side"), f"there is no server function named "
+                                          f"'{fn['name']}'; leave 'server_side' out to answer the calls yourself.")
             tools.append({"type": "function", "function": fn, **({"server_side": True} if server_side else {})})
         elif kind == "code_interpreter":
             f.obj(tool, tool_path, allowed=("type", "container"))

@@ -130,3 +130,14 @@ def test_the_function_calling_guide_works_sending_the_whole_history_back(sdk, cl
     sent = cloud.requests[1]["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "tool"]
     assert sent[-1]["content"] == "22 °C"
+
+
+def test_a_function_named_like_a_server_function_is_the_clients_without_server_side(sdk, cloud):
+    tool = {"type": "function", "name": "get_flight_times", "parameters": {"type": "object", "properties": {}}}
+    cloud.push(ToolCalls([("get_flight_times", '{"departure": "JFK", "arrival": "LAX"}')]))
+    response = sdk.responses.create(model="cloud/x", input="JFK to LAX?", tools=[tool])
+    assert [i.type for i in response.output] == ["function_call"]
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk.responses.create(model="cloud/x", input="x", tools=[{"type": "function", "name": "nope",
+                                                                  "server_side": True}])
+    assert caught.value.body["param"] == "tools[0].server_side"
