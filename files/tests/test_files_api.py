@@ -240,3 +240,28 @@ def test_hostile_names_and_ids_are_contained(sdk, live_entities, alice):
     assert response.headers["x-content-type-options"] == "nosniff"
     for bad in ("file-%00", "..%2F..%2Fetc", "file-" + "x" * 300, "%F0%9F%98%80"):
         assert httpx.get(f"{live_entities.v1}/files/{bad}", headers=alice.headers, timeout=10).status_code == 404, bad
+
+
+def _multipart(boundary: str, data: bytes) -> bytes:
+    return (f"--{boundary}\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nassistants\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"chunked.bin\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+
+
+def test_a_chunked_upload_is_measured_and_limited(live_entities, alice, settings):
+    data = os.urandom(3 * 1024 * 1024)
+    body = _multipart("b0undary", data)
+    headers = {**alice.headers, "Content-Type": "multipart/form-data; boundary=b0undary"}
+
+    def pieces(blob: bytes):  # a generator: httpx sends it chunked, without Content-Length
+        for start in range(0, len(blob), 256 * 1024):
+            yield blob[start:start + 256 * 1024]
+
+    ok = httpx.post(f"{live_entities.v1}/files", content=pieces(body), headers=headers, timeout=30)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["bytes"] == len(data)
+    assert File.objects.get(pk=ok.json()["id"]).bytes == len(data)
+
+    settings.ENTITIES_LARGE_BODY_ROUTES = {("POST", "/v1/files"): 1024 * 1024}
+    refused = httpx.post(f"{live_entities.v1}/files", content=pieces(body), headers=headers, timeout=30)
+    assert refused.status_code == 413 and refused.json()["error"]["code"] == "request_too_large"
