@@ -168,3 +168,22 @@ def test_remote_embedder_errors_fail_the_file(alice, fake_embeddings, monkeypatc
     row = VectorStoreFile.objects.get(pk=rows[0].pk)
     assert row.last_error["code"] == "server_error" and "500" in row.last_error["message"]
     assert VectorStore.objects.get(pk=row.vector_store_id).embedding_model == ""
+
+
+def test_keyword_search_drops_words_most_chunks_have(alice):
+    """On a big index a word in most chunks is left out of the keyword query (it only costs time)."""
+    from django.db import connection
+
+    from retrieval.search.backend import keyword_search
+
+    store, rows = new_store(alice.user, {"a.txt": "alpha"})
+    vector = np.zeros(384, dtype=np.float32).tobytes()
+    Chunk.objects.bulk_create([Chunk(vector_store=store, store_file=rows[0], seq=i, vector=vector,
+                                     text=f"common filler {'zebra' if i % 400 == 0 else 'plain'} {i}")
+                               for i in range(1200)])
+    found = keyword_search(store_id=store.pk, query="common zebra", limit=100)
+    texts = dict(Chunk.objects.filter(pk__in=[c for c, _ in found]).values_list("pk", "text"))
+    assert all("zebra" in texts[c] for c, _ in found[:3])
+    if connection.vendor == "sqlite":  # PostgreSQL keeps the word (and ranks the zebra chunks first)
+        assert len(found) == 3
+        assert keyword_search(store_id=store.pk, query="common", limit=10) == []
