@@ -18,7 +18,7 @@ from conversations.engine.remote import thread_group
 from conversations.engine.watch import watch_run
 from conversations.presenters import run_object
 from conversations.selectors import run_get_for_user, thread_active_run, thread_get_for_user
-from conversations.services.chat import chat_regenerate, chat_turn_start
+from conversations.services.chat import chat_edit, chat_regenerate, chat_turn_start
 from conversations.services.runs import run_cancel, run_submit_tool_outputs
 from conversations.ws_auth import CredentialCheck
 from kernel.errors import EntitiesError, InvalidRequest, NotFound
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 MAX_FRAME_BYTES = 512 * 1024
-FRAME_TYPES = ("send", "cancel", "subscribe", "submit_tool_outputs", "regenerate", "ping")
+FRAME_TYPES = ("send", "cancel", "subscribe", "submit_tool_outputs", "regenerate", "edit", "ping")
 
 
 class _BadFrame:
@@ -207,6 +207,14 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
             thread=self.thread, assistant=assistant, text=content.get("content"), model=self._model(content),
             file_ids=content.get("file_ids"))
         await self.send_json({"type": "accepted", "request_type": "send", "message_id": message.id, "run_id": run.id})
+        self._relay(run.id, 0)
+
+    async def _on_edit(self, content) -> None:
+        assistant = await self._assistant(content)
+        message, run = await database_sync_to_async(chat_edit)(
+            thread=self.thread, assistant=assistant, message_id=content.get("message_id"),
+            text=content.get("content"), model=self._model(content))
+        await self.send_json({"type": "accepted", "request_type": "edit", "message_id": message.id, "run_id": run.id})
         self._relay(run.id, 0)
 
     async def _on_regenerate(self, content) -> None:

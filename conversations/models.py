@@ -79,7 +79,8 @@ class Message(models.Model):
     attachments = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     # Branching (docs/ui.md): the message this one follows on its branch (set on save to the
-    # active leaf; rows bulk-created in order leave it empty and follow the one before them),
+    # active leaf, itself for a first message; rows bulk-created in order leave it empty and
+    # follow the one before them),
     # and whether it is off the active branch (an earlier version of an edit or a regenerate).
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     superseded = models.BooleanField(default=False)
@@ -97,7 +98,8 @@ class Message(models.Model):
 
     def save(self, *args, **kwargs):
         if self._state.adding and self.parent_id is None and not self.superseded and self.thread_id:
-            self.parent_id = active_leaf_id(self.thread_id)
+            # A first message is its own parent: an empty parent means "not recorded".
+            self.parent_id = active_leaf_id(self.thread_id) or self.id
         super().save(*args, **kwargs)
 
     def text(self) -> str:

@@ -112,51 +112,32 @@ def run_step_get(*, run: Run, step_id: str) -> dict:
     raise NotFound(f"No run step found with id '{step_id}'.")
 
 
-def thread_chat_history(*, thread: Thread, limit: int = 100) -> tuple[list[dict], bool]:
-    """The chat page's transcript of ``thread``: its latest ``limit`` messages in order, each
-    assistant message grouped under its run, and the runs that left no message placed at the
-    end of their turn. Returns (entries, has_more).
+def thread_chat_history(*, thread: Thread, limit: int = 100, before: str | None = None) -> tuple[list[dict], bool]:
+    """The chat page's transcript of ``thread``: the active branch (conversations.branches) in
+    order, each assistant message grouped under its run, with the versions at each place.
+    Returns (entries, has_more): the latest entries holding at most ``limit`` messages, or, with
+    ``before`` (an entry's ``key``, the cursor the page got), the ones just before that entry.
 
-    Each entry is ``{"type": "user", "message"}`` or ``{"type": "run", "run" (None for assistant
-    messages added without a run), "messages", "replaced_by_run_id", "superseded"}``. A run is
-    *replaced* by the next run of the same turn (no user message between them: what
-    ``regenerate`` starts); it is *superseded* — no longer part of the conversation, so the
-    page leaves it out — when it is replaced or completed, left no message and is not active.
+    Each entry is ``{"type": "user", "message"}`` or ``{"type": "run", "run" (None for an
+    assistant message added without a run), "messages"}``, plus ``key`` and ``versions`` (the
+    ids of the alternatives at that place, this entry's among them). A run that left no message
+    shows only while it is the newest answer at its place and not a completed empty one.
     """
-    newest = list(Message.objects.filter(thread=thread).order_by("-created_at", "-id")[: limit + 1])
-    has_more = len(newest) > limit
-    messages = newest[:limit][::-1]
-    runs = Run.objects.filter(thread=thread)
-    if has_more:  # only the runs of the turns shown (and those of the messages shown)
-        runs = runs.filter(Q(created_at__gte=messages[0].created_at) | Q(pk__in={m.run_id for m in messages if m.run_id}))
-    timeline: list[tuple] = [(run.created_at, run.id, {"type": "run", "run": run, "messages": []}) for run in runs[:limit]]
-    by_run = {entry["run"].id: entry for _, _, entry in timeline}
-    for message in messages:
-        if message.role == Message.Role.USER:
-            timeline.append((message.created_at, message.id, {"type": "user", "message": message}))
-        elif message.run_id in by_run:
-            by_run[message.run_id]["messages"].append(message)
-        else:  # added through the API without a run, or its run is past the window
-            timeline.append((message.created_at, message.id, {"type": "run", "run": None, "messages": [message]}))
-    timeline.sort(key=lambda t: (t[0], t[1]))
-    entries = [entry for _, _, entry in timeline]
-    previous = None  # the last run of the current turn
-    for entry in entries:
-        if entry["type"] == "user":
-            previous = None
-            continue
-        entry.setdefault("replaced_by_run_id", None)
-        run = entry["run"]
-        if run is None:
-            continue
-        if previous is not None:
-            previous["replaced_by_run_id"] = run.id
-        previous = entry
-    for entry in entries:
-        if entry["type"] != "run":
-            continue
-        run = entry["run"]
-        entry["superseded"] = bool(
-            run is not None and not entry["messages"] and run.status not in ACTIVE_RUN_STATUSES
-            and (entry["replaced_by_run_id"] is not None or run.status == Run.Status.COMPLETED))
-    return entries, has_more
+    from conversations.branches import active_path, thread_tree
+
+    entries = active_path(thread_tree(thread))
+    end = len(entries)
+    if before is not None:
+        keys = [entry["key"] for entry in entries]
+        if before not in keys:
+            raise InvalidRequest(f"No entry '{before[:80]}' on this thread's active branch.", param="before")
+        end = keys.index(before)
+    start, count = end, 0
+    while start > 0 and (start == end or count + max(1, len(_entry_messages(entries[start - 1]))) <= limit):
+        start -= 1
+        count += max(1, len(_entry_messages(entries[start])))
+    return entries[start:end], start > 0
+
+
+def _entry_messages(entry: dict) -> list:
+    return [entry["message"]] if entry["type"] == "user" else entry["messages"]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("logout/", ui_views.LogoutView.as_view(), name="logout"),
     path("ui/functions", ui_views.function_list, name="ui-functions"),
     path("ui/threads/<str:thread_id>/history", ui_views.thread_history, name="ui-thread-history"),
+    path("ui/threads/<str:thread_id>/versions", ui_views.thread_version_select, name="ui-thread-versions"),
 ]
 
 # Static files are the project's to serve (no whitenoise, no CDN), DEBUG or not — unless

@@ -6,6 +6,7 @@ The page is static HTML plus ES modules (static/chat/); everything it shows come
 
 from __future__ import annotations
 
+import json
 import posixpath
 from pathlib import Path
 
@@ -16,13 +17,14 @@ from django.contrib.staticfiles import finders
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_GET, require_safe
+from django.views.decorators.http import require_GET, require_POST, require_safe
 from django.views.static import serve
 
 from conversations.presenters import message_object, run_object
 from conversations.selectors import run_step_objects, thread_chat_history, thread_get_for_user
+from conversations.services.chat import chat_version_select
 from kernel.api.errors import error_json_response
-from kernel.errors import NotFound
+from kernel.errors import EntitiesError, InvalidRequest, NotFound
 from inference.registry import function_tool_definition, registered_functions
 
 # Defence in depth under the sanitiser: no inline script or handler can run on these pages,
@@ -96,23 +98,58 @@ def thread_history(request: HttpRequest, thread_id: str) -> JsonResponse:
         thread = thread_get_for_user(user=request.user, thread_id=thread_id)
     except NotFound as exc:
         return error_json_response(404, exc.message, code="not_found")
-    entries, has_more = thread_chat_history(thread=thread)
+    try:
+        entries, has_more = thread_chat_history(thread=thread, before=request.GET.get("before") or None)
+    except InvalidRequest as exc:
+        return error_json_response(400, exc.message, param=exc.param)
+    response = JsonResponse(_snapshot(thread, entries, has_more))
+    patch_cache_control(response, no_store=True)
+    return response
+
+
+def _snapshot(thread, entries: list[dict], has_more: bool) -> dict:
     items = []
     for entry in entries:
+        versions = {"ids": entry["versions"], "index": entry["versions"].index(entry["key"])
+                    if entry["key"] in entry["versions"] else 0}
         if entry["type"] == "user":
-            items.append({"type": "user", "message": message_object(entry["message"])})
+            items.append({"type": "user", "key": entry["key"], "message": message_object(entry["message"]),
+                          "versions": versions})
             continue
         run = entry["run"]
         items.append({
             "type": "run",
+            "key": entry["key"],
             "run": run_object(run) if run else None,
             "messages": [message_object(message) for message in entry["messages"]],
             # Tool cards come back from the steps; a run without tools has only message steps.
             "steps": run_step_objects(run=run) if run and run.tools else [],
-            "replaced_by_run_id": entry["replaced_by_run_id"],
-            "superseded": entry["superseded"],
+            "versions": versions,
         })
-    response = JsonResponse({"object": "chat.history", "thread_id": thread.id, "items": items, "has_more": has_more})
+    # ``before``: the cursor for the page of entries just before these (has_more only).
+    return {"object": "chat.history", "thread_id": thread.id, "items": items, "has_more": has_more,
+            "before": items[0]["key"] if has_more and items else None}
+
+
+@require_POST
+def thread_version_select(request: HttpRequest, thread_id: str) -> JsonResponse:
+    """Switch one place of the conversation to another version (``{"version": id}``, an id
+    from that entry's ``versions``); answers the fresh snapshot's last page."""
+    if not request.user.is_authenticated:
+        return error_json_response(401, "Sign in first.", code="unauthenticated")
+    try:
+        thread = thread_get_for_user(user=request.user, thread_id=thread_id)
+        try:
+            body = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidRequest("The body must be a JSON object.") from None
+        if not isinstance(body, dict):
+            raise InvalidRequest("The body must be a JSON object.")
+        chat_version_select(thread=thread, version_id=body.get("version"))
+        entries, has_more = thread_chat_history(thread=thread)
+    except EntitiesError as exc:
+        return error_json_response(exc.status, exc.message, param=exc.param, code=exc.code)
+    response = JsonResponse(_snapshot(thread, entries, has_more))
     patch_cache_control(response, no_store=True)
     return response
 

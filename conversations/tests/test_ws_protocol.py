@@ -158,7 +158,7 @@ async def test_it_answers_bad_frames_with_an_error_frame_and_keeps_the_socket(th
         return {"type": "error", "request_type": request_type,
                 "error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
 
-    known = " Known: send, cancel, subscribe, submit_tool_outputs, regenerate, ping."
+    known = " Known: send, cancel, subscribe, submit_tool_outputs, regenerate, edit, ping."
     assert await answer(raw="{not json") == error("The frame is not valid JSON." + known, "type")
     assert await answer(raw="[1, 2]") == error("A frame must be a JSON object with a 'type'.", None)
     assert await answer(binary=b"\x00\x01") == error("Send JSON text frames of at most 512 KiB.", None)
@@ -338,6 +338,27 @@ async def test_it_regenerates_the_last_reply(thread, alice, echo):
     reply_order(frames)
     replies = [m async for m in Message.objects.filter(thread=thread, role="assistant")]
     assert [m.run_id for m in replies] == [accepted["run_id"]]
+    await communicator.disconnect()
+
+
+async def test_it_edits_a_sent_message_into_a_new_version_and_answers_it(thread, alice, echo):
+    communicator, _ = await connected(thread.id, alice.api_key)
+    receive = communicator_receive(communicator)
+    first_run = await send(communicator, echo, "colour?")
+    await collect(receive, is_done(first_run))
+    original = await Message.objects.aget(thread=thread, role="user")
+
+    accepted = await request(communicator, {"type": "edit", "assistant_id": echo.id, "message_id": original.id,
+                                            "content": "fruit?"})
+    await collect(receive, is_done(accepted["run_id"]))
+
+    assert accepted["request_type"] == "edit" and accepted["message_id"] != original.id
+    active = [(m.role, m.text()) async for m in Message.objects.filter(thread=thread)]
+    assert active[0] == ("user", "fruit?") and len(active) == 2  # the old turn is a branch now
+    assert await Message.all_objects.filter(thread=thread).acount() == 4
+    await communicator.send_json_to({"type": "edit", "assistant_id": echo.id, "message_id": "msg_nope", "content": "x"})
+    refused = (await collect(receive, lambda f: f["type"] in ("accepted", "error")))[-1]
+    assert refused["type"] == "error" and refused["error"]["param"] == "message_id"
     await communicator.disconnect()
 
 
