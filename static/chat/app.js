@@ -41,6 +41,8 @@ const transcript = new Transcript(els.messages, {
   isRegistered: (name) => editor.isRegistered(name),
   describe: (item) => picker.describe(item.assistantId, item.model),
   regenerate: () => session.regenerate(picker.current()),
+  edit: (messageId, text) => session.edit(picker.current(), messageId, text),
+  selectVersion: (versionId) => session.selectVersion(versionId),
   submitOutputs: (runId, outputs) => session.submitToolOutputs(runId, outputs),
 });
 
@@ -100,7 +102,23 @@ function renderComposerError(message) {
 store.subscribe((state, previous, action) => {
   render(state, previous);
   if (action.type === "history/loaded") afterHistory(state, previous);
+  if (action.type === "history/earlier") keepReading();
 });
+
+// Scrolling near the top loads the earlier page; what the reader was looking at stays put
+// (measured from the bottom, again after the new replies' Markdown is drawn).
+let fromBottom = 0;
+els.scroller.addEventListener("scroll", () => {
+  fromBottom = els.scroller.scrollHeight - els.scroller.scrollTop;
+  if (els.scroller.scrollTop < 400 && store.state.hasMore) session.loadEarlier();
+}, { passive: true });
+
+function keepReading() {
+  const keep = fromBottom;
+  const apply = () => { els.scroller.scrollTop = els.scroller.scrollHeight - keep; };
+  apply();
+  requestAnimationFrame(() => requestAnimationFrame(apply));
+}
 
 function afterHistory(state, previous) {
   const newest = lastRun(state);

@@ -36,17 +36,25 @@ function runItemOf(entry) {
   return withRun(item, run || { id, status: "completed", assistant_id: messages[0].assistant_id, model: null, last_error: null });
 }
 
-/** `{items, hasMore}` from a snapshot `{items: [{type: "user", message} | {type: "run", run, messages, steps, superseded}], has_more}`. */
+// The alternatives at an entry's place (edits of a user message, regenerates of a reply):
+// `{ids, index}`, kept on the item only when there is more than one.
+function withVersions(item, entry) {
+  const versions = entry.versions;
+  return versions && versions.ids && versions.ids.length > 1 ? { ...item, versions: { ids: versions.ids, index: versions.index } } : item;
+}
+
+/** `{items, hasMore, before}` from a snapshot `{items: [{type: "user", message, versions} |
+ * {type: "run", run, messages, steps, versions}], has_more, before}` (`before`: the cursor of the earlier page). */
 export function loadHistory(snapshot) {
   const items = [];
   for (const entry of (snapshot && snapshot.items) || []) {
     if (entry.type === "user") {
       const message = entry.message;
-      items.push(userItem({ id: message.id, text: textOf(message.content), createdAt: message.created_at,
-                            images: (mediaOf(message.content) || { images: [] }).images }));
+      items.push(withVersions(userItem({ id: message.id, text: textOf(message.content), createdAt: message.created_at,
+                                         images: (mediaOf(message.content) || { images: [] }).images }), entry));
     } else if (entry.type === "run" && !entry.superseded && (entry.run || (entry.messages || []).length)) {
-      items.push(runItemOf(entry));
+      items.push(withVersions(runItemOf(entry), entry));
     }
   }
-  return { items, hasMore: !!(snapshot && snapshot.has_more) };
+  return { items, hasMore: !!(snapshot && snapshot.has_more), before: (snapshot && snapshot.before) || null };
 }

@@ -211,6 +211,44 @@ export class ChatSession {
     }
   }
 
+  /** Edit the sent user message `messageId` to `text` and resend it (a new version there). */
+  edit(assistant, messageId, text) {
+    if (!assistant || activeRun(this.state) || !this.socket || !text.trim()) return;
+    this.dispatch({ type: "edit/start", messageId, text });
+    if (!this.socket.send({ type: "edit", assistant_id: assistant.id, message_id: messageId, content: text })) {
+      this.dispatch({ type: "socket/error", frame: { request_type: "edit", error: { message: "Not connected to the server; try again in a moment." } } });
+    }
+  }
+
+  /** Show version `versionId` at its place (the server switches the active branch). */
+  async selectVersion(versionId) {
+    const { epoch, threadId } = this.state;
+    if (!threadId || activeRun(this.state)) return;
+    try {
+      const snapshot = await this.pageApi.post(`${this.config.historyUrl}${encodeURIComponent(threadId)}/versions`, { version: versionId });
+      if (this.state.epoch === epoch) this.dispatch({ type: "history/loaded", epoch, snapshot });
+    } catch (problem) {
+      if (this.state.epoch === epoch) this.hooks.notify(problem.message);
+    }
+  }
+
+  /** Load the page of entries before the first one shown (scrolling up); once at a time. */
+  async loadEarlier() {
+    const { epoch, threadId, hasMore, before } = this.state;
+    if (!threadId || !hasMore || !before || this.loadingEarlier === before) return false;
+    this.loadingEarlier = before;
+    try {
+      const snapshot = await this.pageApi.get(`${this.config.historyUrl}${encodeURIComponent(threadId)}/history?before=${encodeURIComponent(before)}`);
+      this.dispatch({ type: "history/earlier", epoch, before, snapshot });
+      return true;
+    } catch (problem) {
+      if (this.state.epoch === epoch) this.hooks.notify(problem.message);
+      return false;
+    } finally {
+      this.loadingEarlier = null;
+    }
+  }
+
   async submitToolOutputs(runId, toolOutputs) {
     if (this.socket && this.socket.send({ type: "submit_tool_outputs", run_id: runId, tool_outputs: toolOutputs })) return;
     await this.api.post(`/threads/${this.state.threadId}/runs/${runId}/submit_tool_outputs`, { tool_outputs: toolOutputs });

@@ -38,6 +38,9 @@ export function initialState() {
     stopRequested: null, // the run a Stop was asked for (its button waits for the answer)
     held: [], // event frames that came while resyncing, applied over the fresh snapshot
     localKeys: 0, // for keys of user messages the server has not numbered yet
+    hasMore: false, // earlier entries wait on the server; `before` is the cursor for them
+    before: null,
+    pendingEdit: null, // {messageId, text}: an `edit` frame waiting for its answer
   };
 }
 
@@ -109,25 +112,43 @@ function onAccepted(state, frame, assistant) {
   if (type === "submit_tool_outputs") {
     return mapRun(state, frame.run_id, (item) => (item.action ? { ...item, action: { ...item.action, submitted: true } } : item));
   }
-  if (type !== "send" && type !== "regenerate") return state;
+  if (type !== "send" && type !== "regenerate" && type !== "edit") return state;
   let items = state.items;
-  if (type === "send") {
+  let runVersions = null;
+  if (type === "edit") {
+    // The edited message's place gets a new version; what followed it is the old branch now.
+    const edit = state.pendingEdit || {};
+    const at = items.findIndex((item) => item.kind === "user" && item.id === edit.messageId);
+    const old = at >= 0 ? items[at] : null;
+    const ids = [...((old && old.versions && old.versions.ids) || (old ? [old.id] : [])), frame.message_id];
+    items = [...items.slice(0, at >= 0 ? at : items.length),
+      { ...userItem({ id: frame.message_id, text: edit.text || "", createdAt: Math.floor(Date.now() / 1000) }), versions: { ids, index: ids.length - 1 } }];
+  } else if (type === "send") {
     items = items.map((item) => (item.kind === "user" && item.pending
       ? { ...item, id: frame.message_id, pending: false, createdAt: Math.floor(Date.now() / 1000) } : item));
   } else {
     // Regenerate replaces every reply after the last user message.
+    // Regenerate answers the last user message again; the old reply becomes a version.
     const last = items.map((item) => item.kind).lastIndexOf("user");
+    const replaced = items.filter((item, index) => item.kind === "run" && index > last && item.parts.some((part) => part.kind === "message"));
+    const previous = replaced[replaced.length - 1];
+    if (previous) {
+      const ids = [...((previous.versions && previous.versions.ids) || [previous.id]), frame.run_id];
+      runVersions = { ids, index: ids.length - 1 };
+    }
     items = items.filter((item, index) => item.kind !== "run" || index < last);
   }
   if (!items.some((item) => item.kind === "run" && item.id === frame.run_id)) {
-    items = [...items, { ...runItem(frame.run_id, { assistantId: assistant && assistant.id, model: assistant && assistant.model }), status: "queued" }];
+    const run = { ...runItem(frame.run_id, { assistantId: assistant && assistant.id, model: assistant && assistant.model }), status: "queued" };
+    items = [...items, runVersions ? { ...run, versions: runVersions } : run];
   }
-  return { ...state, items, connection: state.connection === "sending" ? settled(state) : state.connection };
+  return { ...state, items, pendingEdit: null, connection: state.connection === "sending" ? settled(state) : state.connection };
 }
 
 function onError(state, frame) {
   let next = { ...state, composerError: (frame.error && frame.error.message) || "Something went wrong." };
   if (frame.request_type === "cancel") next.stopRequested = null;
+  if (frame.request_type === "edit") next.pendingEdit = null;
   if (frame.request_type === "send") next.items = state.items.filter((item) => !(item.kind === "user" && item.pending));
   if (frame.request_type === "submit_tool_outputs") {
     const active = activeRun(state);
@@ -182,8 +203,14 @@ export function reduce(state, action) {
       return { ...state, threadId: action.threadId };
     case "history/loaded": {
       if (action.epoch !== state.epoch) return state;
-      const { items } = loadHistory(action.snapshot);
-      return replayHeld({ ...state, items, connection: settled(state), held: [] }, state);
+      const { items, hasMore, before } = loadHistory(action.snapshot);
+      return replayHeld({ ...state, items, hasMore, before, connection: settled(state), held: [] }, state);
+    }
+    case "history/earlier": { // the page before the first entry shown, put in front
+      if (action.epoch !== state.epoch || action.before !== state.before) return state;
+      const { items, hasMore, before } = loadHistory(action.snapshot);
+      const shown = new Set(state.items.map((item) => item.key));
+      return { ...state, items: [...items.filter((item) => !shown.has(item.key)), ...state.items], hasMore, before };
     }
     case "history/failed":
       if (action.epoch !== state.epoch) return state;
@@ -238,6 +265,8 @@ export function reduce(state, action) {
       return { ...state, stopRequested: action.runId };
     case "regenerate/start":
       return { ...state, connection: "sending", composerError: null };
+    case "edit/start":
+      return { ...state, connection: "sending", composerError: null, pendingEdit: { messageId: action.messageId, text: action.text } };
     case "composer/error":
       return { ...state, composerError: action.message };
     case "composer/dismiss":

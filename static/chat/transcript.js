@@ -82,15 +82,67 @@ class MessageView {
   }
 }
 
+/** ‹ i/n › over the versions at one place; stepping asks the server (`ctx.selectVersion`). */
+function versionStepper(versions, ctx, { what, enabled }) {
+  if (!versions || versions.ids.length < 2) return null;
+  const { ids, index } = versions;
+  const step = (delta, label, glyph) => h("button", {
+    type: "button", class: "ghost-btn version-step", "aria-label": `${label} ${what}`, title: `${label} ${what}`,
+    disabled: !enabled || index + delta < 0 || index + delta >= ids.length,
+    onclick: () => ctx.selectVersion(ids[index + delta]),
+  }, glyph);
+  return h("span", { class: "versions", role: "group", "aria-label": `${what} ${index + 1} of ${ids.length}` },
+    step(-1, "Previous", "‹"), h("span", { class: "version-count", text: `${index + 1}/${ids.length}` }), step(1, "Next", "›"));
+}
+
 class UserView {
   constructor(item, ctx) {
     this.item = null;
+    this.ctx = ctx;
+    this.flags = "";
     this.message = new MessageView(item.id, "user", () => ctx.changed());
     this.el = this.message.el;
-    this.el.append(h("div", { class: "msg-tools" }, copyButton(() => this.message.text, { label: "Copy message", className: "ghost-btn", showText: false })));
+    this.tools = h("div", { class: "msg-tools" });
+    this.el.append(this.tools);
   }
 
-  update(item) {
+  drawTools(item, canChange) {
+    const edit = canChange && item.id && !item.pending
+      ? h("button", { type: "button", class: "ghost-btn edit-message", "aria-label": "Edit message", title: "Edit message", onclick: () => this.startEdit() },
+        icon("pencil", { size: 15 }))
+      : null;
+    this.tools.replaceChildren(
+      versionStepper(item.versions, this.ctx, { what: "version of this message", enabled: canChange }) || "",
+      copyButton(() => this.message.text, { label: "Copy message", className: "ghost-btn", showText: false }),
+      edit || "");
+  }
+
+  /** An editor in the message's place: Send resends the new text as a new version. */
+  startEdit() {
+    if (this.editor) return;
+    const area = h("textarea", { class: "edit-text", "aria-label": "Edit your message", rows: "3" });
+    area.value = this.item.text;
+    const close = () => { this.editor.remove(); this.editor = null; this.message.body.hidden = false; this.tools.hidden = false; this.ctx.changed(); };
+    const send = () => { const text = area.value; if (!text.trim()) return; close(); this.ctx.edit(this.item.id, text); };
+    area.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") { event.preventDefault(); close(); }
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); send(); }
+    });
+    this.editor = h("div", { class: "edit-box" }, area, h("div", { class: "edit-actions" },
+      h("button", { type: "button", class: "btn edit-cancel", text: "Cancel", onclick: close }),
+      h("button", { type: "button", class: "btn primary edit-send", text: "Send", onclick: send })));
+    this.message.body.hidden = true;
+    this.tools.hidden = true;
+    this.el.append(this.editor);
+    area.focus();
+    this.ctx.changed();
+  }
+
+  update(item, { canChange = false } = {}) {
+    const flags = `${canChange}`;
+    if (item === this.item && flags === this.flags) return;
+    if (item !== this.item || flags !== this.flags) this.drawTools(item, canChange);
+    this.flags = flags;
     if (item === this.item) return;
     const first = !this.item;
     this.item = item;
@@ -131,8 +183,9 @@ class RunView {
   }
 
   /** Draw `item`; `regenerate` says whether this block offers Regenerate, `labels` the assistants' version. */
-  update(item, { regenerate, labels }) {
-    const flags = `${regenerate}:${labels}`;
+  update(item, { regenerate, labels, canChange = false }) {
+    this.canChange = canChange;
+    const flags = `${regenerate}:${labels}:${canChange}`;
     if (item === this.item && flags === this.flags) return;
     this.item = item;
     this.flags = flags;
@@ -151,7 +204,8 @@ class RunView {
     const error = (item.run && item.run.last_error) || {};
     this.once("notice", `${status}|${error.code}|${error.message}`, () => this.drawNotice(item));
     const messages = item.parts.filter((part) => part.kind === "message").length;
-    this.once("footer", `${status}|${regenerate}|${messages}`, () => this.drawFooter(item, regenerate));
+    const versions = item.versions ? `${item.versions.index}/${item.versions.ids.length}` : "";
+    this.once("footer", `${status}|${regenerate}|${messages}|${versions}|${canChange}`, () => this.drawFooter(item, regenerate));
     this.ctx.changed();
   }
 
@@ -218,6 +272,8 @@ class RunView {
       return;
     }
     const messages = item.parts.filter((part) => part.kind === "message");
+    const stepper = versionStepper(item.versions, this.ctx, { what: "version of this reply", enabled: this.canChange });
+    if (stepper) this.foot.append(stepper);
     if (messages.length) this.foot.append(copyButton(() => this.replyText(), { label: "Copy reply", className: "ghost-btn", showText: false }));
     if (regenerate) {
       this.foot.append(h("button", { type: "button", class: "ghost-btn regenerate", "aria-label": "Regenerate reply", title: "Regenerate reply", onclick: () => this.ctx.regenerate() },
@@ -267,8 +323,9 @@ export class Transcript {
       const next = cursor ? cursor.nextSibling : this.container.firstChild;
       if (next !== view.el) this.container.insertBefore(view.el, next);
       cursor = view.el;
-      if (item.kind === "user") view.update(item);
-      else view.update(item, { regenerate: regenerate && item === last, labels: this.labels });
+      // Edits and version steps need a quiet thread: the same rule as Regenerate.
+      if (item.kind === "user") view.update(item, { canChange: regenerate });
+      else view.update(item, { regenerate: regenerate && item === last, labels: this.labels, canChange: regenerate });
     }
     let removed = false;
     for (const [key, view] of Array.from(this.views)) {

@@ -226,6 +226,34 @@ describe("answers to frames", () => {
     assert.equal(state.connection, "open");
   });
 
+  it("regenerate keeps the old reply as a version, and an edit starts a new version of the message", () => {
+    let state = apply(sentAndAccepted(), events(frames("run_1", replyEvents("run_1", "msg_a1", ["x"]))));
+    state = apply(state, [{ type: "regenerate/start" },
+      { type: "socket/accepted", frame: { request_type: "regenerate", run_id: "run_2" }, assistant: ASSISTANT }]);
+    assert.deepEqual(findRun(state, "run_2").versions, { ids: ["run_1", "run_2"], index: 1 });
+
+    state = reduce(state, { type: "edit/start", messageId: "msg_u1", text: "Hello instead" });
+    assert.equal(state.connection, "sending");
+    state = reduce(state, { type: "socket/accepted", frame: { request_type: "edit", message_id: "msg_u2", run_id: "run_3" }, assistant: ASSISTANT });
+    assert.deepEqual(state.items.map((item) => item.key), ["msg_u2", "run_3"]);
+    assert.equal(state.items[0].text, "Hello instead");
+    assert.deepEqual(state.items[0].versions, { ids: ["msg_u1", "msg_u2"], index: 1 });
+    assert.equal(state.pendingEdit, null);
+    assert.equal(state.connection, "open");
+  });
+
+  it("puts an earlier page in front, once, and only for the cursor it asked with", () => {
+    const page = (ids, before) => ({ items: ids.map((id) => ({ type: "user", key: id, message: message(id, "user", id), versions: { ids: [id], index: 0 } })),
+      has_more: !!before, before });
+    let state = apply(initialState(), [{ type: "thread/open", threadId: "thread_1" }]);
+    state = reduce(state, { type: "history/loaded", epoch: state.epoch, snapshot: page(["msg_3", "msg_4"], "msg_3") });
+    assert.equal(state.hasMore, true);
+    assert.equal(reduce(state, { type: "history/earlier", epoch: state.epoch, before: "msg_9", snapshot: page(["msg_1"], null) }), state);
+    state = reduce(state, { type: "history/earlier", epoch: state.epoch, before: "msg_3", snapshot: page(["msg_1", "msg_2"], null) });
+    assert.deepEqual(state.items.map((item) => item.key), ["msg_1", "msg_2", "msg_3", "msg_4"]);
+    assert.equal(state.hasMore, false);
+  });
+
   it("reads a run over REST only when its status moved", () => {
     const state = sentAndAccepted();
     assert.equal(reduce(state, { type: "run/refreshed", run: run("run_1", "queued") }), state);
