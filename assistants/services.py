@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from asgiref.sync import async_to_sync
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from assistants.models import Assistant
@@ -43,3 +45,43 @@ def assistant_update(*, assistant: Assistant, **fields) -> Assistant:
 def assistant_delete(*, assistant: Assistant) -> None:
     """Delete the assistant; its past runs and messages keep its id, as on OpenAI."""
     assistant.delete()
+
+
+DEFAULT_ASSISTANT_NAME = "Assistant"
+DEFAULT_INSTRUCTIONS = "You are a helpful assistant. Answer clearly and concisely."
+# Best first: a local model keeps the conversation on this machine, then a cloud one; the
+# demo backend (canned replies) always answers.
+BACKEND_PREFERENCE = ("local", "cloud")
+
+
+def best_reachable_model(models: list[dict], preferred: str | None = None) -> str:
+    """The model a ready-made assistant should use, from ``models`` (GET /v1/models' data):
+    ``preferred`` when it is listed, else the first local model, else the first cloud one,
+    else ``demo/echo``."""
+    ids = [m.get("id") for m in models if isinstance(m.get("id"), str)]
+    if preferred and preferred in ids and not preferred.startswith("demo/"):
+        return preferred
+    for backend in BACKEND_PREFERENCE:
+        for model_id in ids:
+            if model_id.startswith(f"{backend}/"):
+                return model_id
+    return "demo/echo"
+
+
+def assistant_ensure_default(*, user) -> Assistant | None:
+    """A user without assistants gets a ready one on the best reachable backend (the demo
+    otherwise), so the first chat works at once. Returns it, or None when they had one."""
+    from django.conf import settings
+
+    from inference.factory import list_all_models
+
+    if Assistant.objects.filter(owner=user).exists():
+        return None
+    models = async_to_sync(list_all_models)()  # each backend bounded by LIST_ALL_TIMEOUT
+    model = best_reachable_model(models, settings.ENTITIES_DEFAULT_MODEL)
+    with transaction.atomic():
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()  # two first tabs make one
+        if Assistant.objects.filter(owner=user).exists():
+            return None
+        return Assistant.objects.create(owner=user, model=model, name=DEFAULT_ASSISTANT_NAME,
+                                        instructions=DEFAULT_INSTRUCTIONS, metadata={"entities_default": "true"})

@@ -20,6 +20,7 @@ from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_POST, require_safe
 from django.views.static import serve
 
+from assistants.services import assistant_ensure_default
 from conversations.presenters import message_object, run_object
 from conversations.selectors import run_step_objects, thread_chat_history, thread_get_for_user
 from conversations.services.chat import chat_version_select
@@ -63,6 +64,9 @@ def chat_index(request: HttpRequest, thread_id: str | None = None) -> HttpRespon
             thread_get_for_user(user=request.user, thread_id=thread_id)
         except NotFound as exc:
             raise Http404(exc.message) from exc
+    if not request.session.get("entities_default_checked"):  # the first visit lands in a chat that works
+        assistant_ensure_default(user=request.user)
+        request.session["entities_default_checked"] = True
     config = {
         "username": request.user.get_username(),
         "threadId": thread_id,
