@@ -11,6 +11,7 @@ urlpatterns = [
     path("login/", ui_views.LoginView.as_view(), name="login"),
     path("logout/", ui_views.LogoutView.as_view(), name="logout"),
     path("ui/functions", ui_views.function_list, name="ui-functions"),
+    path("ui/backends", ui_views.backend_list, name="ui-backends"),
     path("ui/threads/<str:thread_id>/history", ui_views.thread_history, name="ui-thread-history"),
     path("ui/threads/<str:thread_id>/versions", ui_views.thread_version_select, name="ui-thread-versions"),
 ]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import posixpath
+import time
 from pathlib import Path
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -26,6 +28,7 @@ from conversations.selectors import run_step_objects, thread_chat_history, threa
 from conversations.services.chat import chat_version_select
 from kernel.api.errors import error_json_response
 from kernel.errors import EntitiesError, InvalidRequest, NotFound
+from inference.factory import backends_status
 from inference.registry import function_tool_definition, registered_functions
 
 # Defence in depth under the sanitiser: no inline script or handler can run on these pages,
@@ -76,6 +79,9 @@ def chat_index(request: HttpRequest, thread_id: str | None = None) -> HttpRespon
         "wsPath": "/ws/threads/",
         "defaultInference": settings.ENTITIES_DEFAULT_INFERENCE,
         "defaultModel": settings.ENTITIES_DEFAULT_MODEL,
+        "backendsUrl": "/ui/backends",
+        # How OpenAI model names (gpt-4o, …) map onto backends (ENTITIES_MODEL_ROUTES), shown in the editor.
+        "modelRoutes": [{"pattern": p, "model": m} for p, m in settings.ENTITIES_MODEL_ROUTES],
     }
     response = render(request, "chat/index.html", {"config": config})
     patch_cache_control(response, no_store=True)
@@ -90,6 +96,29 @@ def function_list(request: HttpRequest) -> JsonResponse:
                                        "param": None, "code": "unauthenticated"}}, status=401)
     data = [function_tool_definition(spec) for spec in registered_functions()]
     return JsonResponse({"object": "list", "data": data})
+
+
+_backends_cache: tuple[float, list[dict]] | None = None
+BACKENDS_CACHE_SECONDS = 10.0
+
+
+@require_GET
+def backend_list(request: HttpRequest) -> JsonResponse:
+    """Every configured backend and whether it answers now (probed concurrently, each bounded,
+    cached briefly): the badge and the editor show a backend that is down before a send."""
+    global _backends_cache
+    if not request.user.is_authenticated:
+        return error_json_response(401, "Sign in first.", code="unauthenticated")
+    now = time.monotonic()
+    if _backends_cache is None or now - _backends_cache[0] > BACKENDS_CACHE_SECONDS:
+        status = async_to_sync(backends_status)()
+        data = [{"type": kind, "ok": bool(info.get("ok")), "models": info.get("models") or 0,
+                 "error": info.get("error") or None, "protocol": info.get("protocol")} for kind, info in status.items()]
+        _backends_cache = (time.monotonic(), data)
+    response = JsonResponse({"object": "list", "data": _backends_cache[1],
+                             "routes": [{"pattern": p, "model": m} for p, m in settings.ENTITIES_MODEL_ROUTES]})
+    patch_cache_control(response, no_store=True)
+    return response
 
 
 @require_GET

@@ -42,6 +42,7 @@ def test_it_renders_the_chat_page_for_a_signed_in_user(signed_in):
     assert config == {
         "username": "alice", "threadId": None, "apiBase": "/v1", "functionsUrl": "/ui/functions",
         "historyUrl": "/ui/threads/", "wsPath": "/ws/threads/", "defaultInference": "local", "defaultModel": "demo/echo",
+        "backendsUrl": "/ui/backends", "modelRoutes": [],
     }
     assert "no-store" in response["Cache-Control"]
 
@@ -182,3 +183,26 @@ def test_it_answers_404_for_unknown_or_escaping_static_paths(client, settings, p
     settings.DEBUG = False
 
     assert client.get(path).status_code in (400, 404)
+
+
+def test_backends_lists_every_configured_backend_with_its_state_and_the_routes(settings):
+    from django.contrib.auth import get_user_model
+
+    from conversations import ui_views
+    from testsupport.live import free_port
+
+    settings.OLLAMA_HOST = f"http://127.0.0.1:{free_port()}"
+    settings.LOCAL_OPENAI_BASE_URL = ""
+    settings.ENTITIES_MODEL_ROUTES = [("gpt-4o", "demo/echo")]
+    ui_views._backends_cache = None
+    assert Client().get("/ui/backends").status_code == 401
+    client = Client()
+    client.force_login(get_user_model().objects.create_user("kim"))
+    body = client.get("/ui/backends").json()
+    ui_views._backends_cache = None
+    states = {b["type"]: b for b in body["data"]}
+    assert set(states) == {"local", "cloud", "demo"}
+    assert states["demo"]["ok"] is True and states["local"]["ok"] is False and states["local"]["error"]
+    assert body["routes"] == [{"pattern": "gpt-4o", "model": "demo/echo"}]
+    page = client.get("/")
+    assert page.status_code == 200 and b"modelRoutes" in page.content

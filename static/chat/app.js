@@ -23,7 +23,7 @@ const els = Object.fromEntries(Object.entries({
   backend: "#backend", connection: "#connection", scroller: "#transcript", messages: "#messages",
   empty: "#empty", emptyAssistant: "#empty-assistant", emptyTalking: "#empty-talking", emptyNone: "#empty-none",
   emptyCreate: "#empty-create", demoNote: "#demo-note", jump: "#jump", composer: "#composer", prompt: "#prompt",
-  send: "#send", stop: "#stop", attach: "#attach", attachInput: "#attach-input", attachList: "#attach-list", composerBackend: "#composer-backend", composerError: "#composer-error", toasts: "#toasts",
+  send: "#send", stop: "#stop", attach: "#attach", attachInput: "#attach-input", attachList: "#attach-list", composerBackend: "#composer-backend", composerError: "#composer-error", backendWarning: "#backend-warning", toasts: "#toasts",
 }).map(([name, selector]) => [name, $(selector)]));
 
 const notify = (message, kind) => toast(els.toasts, message, kind);
@@ -98,6 +98,19 @@ function renderComposerError(message) {
   els.composerError.replaceChildren(icon("alert", { size: 16 }), h("span", { text: message }),
     h("button", { type: "button", class: "icon-btn small", "aria-label": "Dismiss", onclick: () => store.dispatch({ type: "composer/dismiss" }) }, icon("x", { size: 14 })));
 }
+
+// Which backends answer, before anything is sent: the badge, the composer and the editor say
+// so (GET /ui/backends, probed by the server; again every 30 s and when the editor opens).
+const uiApi = createApi("");
+let backends = null;
+async function refreshBackends() {
+  try {
+    backends = await uiApi.get(config.backendsUrl);
+    picker.setBackends(backends.data);
+    editor.showBackends(backends.data, backends.routes);
+  } catch (problem) { /* stays "unknown"; the next round tries again */ }
+}
+setInterval(refreshBackends, 30_000);
 
 store.subscribe((state, previous, action) => {
   render(state, previous);
@@ -291,6 +304,7 @@ async function boot() {
   layout.setSidebar(!layout.isNarrow);
   render(store.state);
   const { epoch } = store.state;
+  refreshBackends(); // not awaited: probing a server that is down takes a couple of seconds
   await Promise.all([picker.refresh(), editor.loadFunctions(), sidebar.refresh()]);
   if (store.state.epoch === epoch) { // unless a click already opened something
     if (config.threadId) await openThread(config.threadId, { push: false });

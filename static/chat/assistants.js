@@ -45,6 +45,8 @@ export class AssistantEditor {
     this.form = $("#assistant-form", dialog);
     this.title = $("#assistant-dialog-title", dialog);
     this.modelSelect = $("#assistant-model", dialog);
+    this.modelTyped = $("#assistant-model-typed", dialog);
+    this.backendList = $("#assistant-backends", dialog);
     this.tools = $("#assistant-tools", dialog);
     this.error = $("#assistant-error", dialog);
     this.deleteButton = $("#assistant-delete", dialog);
@@ -97,6 +99,7 @@ export class AssistantEditor {
     this.form.elements.name.value = assistant ? assistant.name || "" : defaults.name || "";
     this.form.elements.instructions.value = assistant ? assistant.instructions || "" : defaults.instructions || "";
     this.fillModels(null, model);
+    this.modelTyped.value = "";
     this.fillTools(functions, assistant ? assistant.tools || [] : []);
     if (!this.dialog.open) this.dialog.showModal();
     this.form.elements.name.focus();
@@ -104,6 +107,14 @@ export class AssistantEditor {
     const models = await this.loadModels();
     // The list arrives after the dialog opened: keep whatever the user picked meanwhile.
     if (this.dialog.open && this.assistant === opened) this.fillModels(models, this.modelSelect.value || model);
+  }
+
+  /** The backends' states and the OpenAI-name routes, under the model field. */
+  showBackends(backends, routes) {
+    drawBackendStates(this.backendList, backends);
+    const routesHint = $("#assistant-routes", this.dialog);
+    routesHint.textContent = routesText(routes);
+    routesHint.hidden = false;
   }
 
   fillModels(models, current) {
@@ -171,7 +182,7 @@ export class AssistantEditor {
     const form = this.form;
     const body = {
       name: form.elements.name.value.trim() || null,
-      model: this.modelSelect.value,
+      model: this.modelTyped.value.trim() || this.modelSelect.value,
       instructions: form.elements.instructions.value.trim() || null,
       tools: this.collectTools(),
     };
@@ -208,4 +219,20 @@ export class AssistantEditor {
 
 export async function loadAssistants(api) {
   return listAll(api, "/assistants", { order: "desc" });
+}
+
+/** The backends' states (GET /ui/backends) as a list: answering (n models) or why not. */
+export function drawBackendStates(list, backends) {
+  list.replaceChildren(...(backends || []).map((backend) => {
+    const info = BACKENDS[backend.type] || { label: backend.type };
+    const state = backend.ok ? `answering (${backend.models} model${backend.models === 1 ? "" : "s"})` : `not answering${backend.error ? `: ${backend.error}` : ""}`;
+    return h("li", { class: `backend-state ${backend.ok ? "ok" : "down"}`, dataset: { backend: backend.type } },
+      h("strong", { text: info.label }), h("span", { text: ` — ${state}` }));
+  }));
+}
+
+/** "gpt-4o → local/llama3.1" lines for ENTITIES_MODEL_ROUTES, or how to set them. */
+export function routesText(routes) {
+  if (!routes || !routes.length) return "OpenAI model names (gpt-4o, …) go to the default backend; map them with ENTITIES_MODEL_ROUTES, e.g. gpt-*=cloud or gpt-4o=local/llama3.1.";
+  return `OpenAI model names map: ${routes.map((r) => `${r.pattern} → ${r.model}`).join(", ")} (ENTITIES_MODEL_ROUTES).`;
 }

@@ -12,6 +12,32 @@ export class AssistantPicker {
     Object.assign(this, { api, defaultInference, els, notify, onChange });
     this.assistants = [];
     this.selectedId = localStorage.getItem(STORED_ASSISTANT);
+    this.backends = null; // type → {ok, error} from /ui/backends; null: not known yet
+  }
+
+  /** The backends' states (GET /ui/backends): the badge and the composer say when one is down. */
+  setBackends(list) {
+    this.backends = new Map((list || []).map((backend) => [backend.type, backend]));
+    this.render();
+  }
+
+  /** "ok", "down" or "unknown" for `model`'s backend. */
+  stateOf(model) {
+    const type = backendOf(model, this.defaultInference);
+    if (type === "demo") return "ok";
+    const backend = this.backends && this.backends.get(type);
+    return !backend ? "unknown" : backend.ok ? "ok" : "down";
+  }
+
+  badge(model) {
+    const badge = backendBadge(model, this.defaultInference);
+    const state = this.stateOf(model);
+    badge.dataset.state = state;
+    if (state !== "ok") {
+      badge.append(h("span", { class: "backend-state-text", text: state === "down" ? "· not answering" : "· checking…" }));
+      badge.title = `${badge.title} — ${state === "down" ? "this backend is not answering now" : "not checked yet"}`;
+    }
+    return badge;
   }
 
   current() {
@@ -63,9 +89,14 @@ export class AssistantPicker {
     }
     els.editAssistant.disabled = !this.assistants.length;
     const assistant = this.current();
-    const badge = assistant ? backendBadge(assistant.model, this.defaultInference) : null;
+    const badge = assistant ? this.badge(assistant.model) : null;
     els.backend.replaceChildren(...(badge ? [badge] : []));
-    els.composerBackend.replaceChildren(...(assistant ? ["Replies from ", backendBadge(assistant.model, this.defaultInference)] : []));
+    els.composerBackend.replaceChildren(...(assistant ? ["Replies from ", this.badge(assistant.model)] : []));
+    const down = assistant && this.stateOf(assistant.model) === "down" ? this.backends.get(backendOf(assistant.model, this.defaultInference)) : null;
+    els.backendWarning.hidden = !down;
+    els.backendWarning.textContent = down
+      ? `The ${backendOf(assistant.model, this.defaultInference)} backend is not answering${down.error ? ` (${down.error.replace(/`/g, "")})` : ""}. A message sent now will fail; start it, or pick an assistant on another backend.`
+      : "";
     els.emptyAssistant.textContent = assistant ? assistantLabel(assistant) : "";
     els.prompt.placeholder = assistant ? `Message ${assistantLabel(assistant)}…` : "Create an assistant to start chatting";
     els.emptyCreate.hidden = !!assistant;

@@ -82,6 +82,11 @@ class MessageView {
   }
 }
 
+/** An error's text with its `names` as code, not literal backticks (still text, never HTML). */
+export function codeSpans(text) {
+  return String(text).split(/`([^`\n]+)`/).map((part, index) => (index % 2 ? h("code", { text: part }) : part)).filter((part) => part !== "");
+}
+
 /** ‹ i/n › over the versions at one place; stepping asks the server (`ctx.selectVersion`). */
 function versionStepper(versions, ctx, { what, enabled }) {
   if (!versions || versions.ids.length < 2) return null;
@@ -259,7 +264,7 @@ class RunView {
       const message = (error && error.message) || (status === "expired" ? "The run expired before it finished." : "The run failed.");
       this.notice.append(h("div", { class: "run-error", role: "alert" }, icon("alert", { size: 16 }),
         h("div", {}, h("strong", { text: status === "expired" ? "The run expired" : "The run failed" }),
-          h("p", { class: "run-error-text", text: message }),
+          h("p", { class: "run-error-text" }, ...codeSpans(message)),
           error && error.code ? h("span", { class: "run-error-code", text: error.code }) : null)));
     }
   }
