@@ -72,3 +72,28 @@ def test_it_collapses_the_sidebar_at_phone_width(open_page, person):
     shot(page, "phone-sidebar")
     page.keyboard.press("Escape")
     expect(sidebar).to_be_hidden()
+
+
+def test_chats_are_ordered_by_last_activity_with_clean_titles_that_use_the_whole_row(open_page, person):
+    make_assistant(person, name="Echo", model="demo/echo")
+    long_title = "# Planning **the** `trip` to Lisbon, Porto and the Algarve in May"
+    old = make_thread(person, title=long_title)
+    make_thread(person, title="Newer chat")
+    page = open_page()
+    items = page.locator(".thread-item")
+    clean = "Planning the trip to Lisbon, Porto and the Algarve in May"
+    expect(items).to_have_text(["Newer chat", clean])
+    link = page.get_by_role("link", name=clean)
+    expect(link).to_have_attribute("title", clean)  # the full title on hover
+    # Cut by the row's width with an ellipsis, not after ~22 characters by the hidden buttons.
+    assert link.evaluate("el => el.clientWidth") >= 200
+    assert link.evaluate("el => el.scrollWidth > el.clientWidth && getComputedStyle(el).textOverflow") == "ellipsis"
+
+    link.click()
+    send(page, "Still going?")
+    wait_for_run(page)
+    expect(items).to_have_text([clean, "Newer chat"])  # continuing an old chat moves it up
+    page.reload()
+    page.locator("#app.ready").wait_for()
+    expect(items).to_have_text([clean, "Newer chat"])  # the server's updated_at says so too
+    assert old.id in page.url

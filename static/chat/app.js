@@ -116,6 +116,11 @@ store.subscribe((state, previous, action) => {
   render(state, previous);
   if (action.type === "history/loaded") afterHistory(state, previous);
   if (action.type === "history/earlier") keepReading();
+  // Sending and a reply's end are activity: the chat moves to the top of the list.
+  if ((action.type === "socket/accepted" && action.frame.request_type !== "cancel")
+      || (action.type === "run/event" && /^thread\.run\.(completed|failed|cancelled|expired|incomplete)$/.test(action.frame.event))) {
+    if (state.threadId) sidebar.touch(state.threadId);
+  }
 });
 
 // Scrolling near the top loads the earlier page; what the reader was looking at stays put

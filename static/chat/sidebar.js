@@ -1,4 +1,4 @@
-// The list of the user's threads: newest first, grouped by day, searchable, renamable.
+// The list of the user's threads: the most recently active first, grouped by day, searchable, renamable.
 
 import { h, icon } from "./dom.js";
 
@@ -7,11 +7,25 @@ const TITLE_LIMIT = 60;
 /** The title the UI shows: the server's `title` (an Entities extension, set from the first
  * message or by renaming), else a `title` key in metadata (threads made through the SDK). */
 export function threadTitle(thread) {
-  return (thread.title || (thread.metadata && thread.metadata.title) || "").trim() || "New chat";
+  return plainTitle(thread.title || (thread.metadata && thread.metadata.title) || "") || "New chat";
 }
 
+/** A title without its Markdown (a first message's `#`, `**`, backticks, links, list marks). */
+export function plainTitle(text) {
+  return String(text)
+    .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1") // [text](url), ![alt](src)
+    .replace(/```[a-z0-9_-]*/gi, " ")
+    .replace(/(^|\s)(#{1,6}|>+|[-*+]|\d+\.)\s+/g, "$1") // headings, quotes, list marks
+    .replace(/(\*\*|\*|~~|`)(?=\S)([^]*?\S)\1/g, "$2") // emphasis, code (not `_`: snake_case stays)
+    .replace(/[`*]/g, "")
+    .split(/\s+/).join(" ").trim();
+}
+
+/** When the thread last moved (a message, a run ending): what the list is ordered by. */
+const activity = (thread) => thread.updated_at || thread.created_at || 0;
+
 export function titleFromText(text) {
-  const line = text.split(/\s+/).join(" ").trim();
+  const line = plainTitle(text);
   return line.length <= TITLE_LIMIT ? line : `${line.slice(0, TITLE_LIMIT - 1).trimEnd()}…`;
 }
 
@@ -60,6 +74,7 @@ export class Sidebar {
       const page = await this.api.get("/threads", { limit: 100, search: query || null });
       if (query !== this.query) return; // a newer search is on its way
       this.threads = page.data;
+      this.sort();
       this.render();
     } catch (problem) {
       this.list.replaceChildren(h("p", { class: "sidebar-empty", role: "alert", text: problem.message }));
@@ -68,8 +83,19 @@ export class Sidebar {
 
   upsert(thread) {
     this.threads = [thread, ...this.threads.filter((t) => t.id !== thread.id)];
-    this.threads.sort((a, b) => b.created_at - a.created_at);
+    this.sort();
     this.render();
+  }
+
+  sort() {
+    this.threads.sort((a, b) => activity(b) - activity(a));
+  }
+
+  /** `id` moved just now (the user sent, a reply ended): it goes to the top. */
+  touch(id) {
+    const thread = this.get(id);
+    if (!thread) return;
+    this.upsert({ ...thread, updated_at: Math.floor(Date.now() / 1000) });
   }
 
   remove(id) {
@@ -102,7 +128,7 @@ export class Sidebar {
     const nodes = [];
     let group = null;
     for (const thread of this.threads) {
-      const label = dayGroup(thread.created_at);
+      const label = dayGroup(activity(thread));
       if (label !== group) {
         group = label;
         nodes.push(h("div", { class: "thread-group", text: label }));
