@@ -7,7 +7,7 @@ import re
 import pytest
 
 from conversations.tests.browser_support import *  # noqa: F401,F403 — fixtures: browser, open_page, person
-from conversations.tests.browser_support import expect, shot
+from conversations.tests.browser_support import expect, send, shot
 from inference.registry import function_tool_definition, get_function
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -24,6 +24,10 @@ def test_it_creates_and_edits_an_assistant(open_page, person):
     page.locator("#app.ready").wait_for()
     expect(page.get_by_label("Message", exact=True)).to_have_attribute("placeholder", "Create an assistant to start chatting")
     shot(page, "no-assistant")
+    send(page, "Hello?")  # asks for an assistant first, and opens the editor
+    expect(page.locator("#composer-error")).to_contain_text("Create an assistant first")
+    expect(page.get_by_role("dialog", name="New assistant")).to_be_visible()
+    page.keyboard.press("Escape")
     page.get_by_role("button", name="Create an assistant").click()
 
     dialog = page.get_by_role("dialog", name="New assistant")
@@ -38,6 +42,7 @@ def test_it_creates_and_edits_an_assistant(open_page, person):
     dialog.get_by_role("button", name="Create assistant").click()
 
     expect(dialog).to_be_hidden()
+    expect(page.locator("#composer-error")).to_be_hidden()  # answered: the error clears
     expect(page.get_by_label("Assistant", exact=True)).to_have_value(re.compile("^asst_"))
     expect(page.locator("#assistant-select option:checked")).to_have_text("Travel helper")
     expect(page.locator("#backend")).to_contain_text("tools")

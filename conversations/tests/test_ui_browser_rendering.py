@@ -49,3 +49,59 @@ def test_it_never_runs_script_from_a_message_or_a_reply(open_page, person):
     assert page.locator('.messages a[href^="javascript:"]').count() == 0
     page.locator(".messages a", has_text="click").first.click()
     assert page.evaluate("window.__xss") is None
+
+
+def test_task_lists_show_their_boxes_and_wide_code_scrolls_by_keyboard(open_page, person):
+    make_assistant(person, name="Echo", model="demo/echo")
+    page = open_page()
+    wide = "x = " + " + ".join(str(n) for n in range(200))
+    page.get_by_label("Message", exact=True).fill(f"- [x] packed\n- [ ] booked\n\n```python\n{wide}\n```")
+    page.keyboard.press("Enter")
+    wait_for_run(page)
+    user = page.locator(".msg.user").last
+    expect(user.get_by_role("img", name="done", exact=True)).to_have_count(1)
+    expect(user.get_by_role("img", name="not done")).to_have_count(1)
+    pre = last_reply(page).locator(".code-block pre").last  # the echo repeats it; replies do not wrap code
+    expect(pre).to_have_attribute("tabindex", "0")
+    pre.focus()
+    assert pre.evaluate("el => getComputedStyle(el).outlineStyle") != "none"  # a visible focus ring
+    assert pre.evaluate("el => el.scrollWidth > el.clientWidth")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("End")
+    page.wait_for_function("el => el.scrollLeft > 0", arg=pre.element_handle())
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_faint_text_has_at_least_4_5_to_1_contrast(open_page, person, scheme):
+    make_assistant(person, name="Echo", model="demo/echo")
+    page = open_page(color_scheme=scheme)
+    ratio = page.evaluate("""() => {
+      const rgb = (c) => c.match(/\\d+(\\.\\d+)?/g).slice(0, 3).map(Number);
+      const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+        .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+      const probe = document.createElement("span");
+      probe.style.color = "var(--text-faint)";
+      document.body.append(probe);
+      const fg = lum(rgb(getComputedStyle(probe).color));
+      const backgrounds = ["--bg", "--bg-side", "--bg-hover", "--bg-active", "--bg-user"].map((name) => {
+        probe.style.color = `var(${name})`;
+        return lum(rgb(getComputedStyle(probe).color));
+      });
+      probe.remove();
+      return Math.min(...backgrounds.map((bg) => (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05)));
+    }""")
+    assert ratio >= 4.5, ratio
+
+
+def test_tool_suggestions_only_for_assistants_with_the_tool(open_page, person):
+    make_assistant(person, name="Plain", model="demo/echo")
+    page = open_page()
+    expect(page.get_by_role("button", name="Show me Markdown")).to_be_visible()
+    expect(page.get_by_role("button", name="Call a tool")).to_be_hidden()
+    expect(page.get_by_role("button", name="Run some Python")).to_be_hidden()
+    make_assistant(person, name="Coder", model="demo/tools", tools=[{"type": "code_interpreter"}])
+    page.reload()
+    page.locator("#app.ready").wait_for()
+    page.get_by_label("Assistant", exact=True).select_option(label="Coder")
+    expect(page.get_by_role("button", name="Run some Python")).to_be_visible()
+    expect(page.get_by_role("button", name="Call a tool")).to_be_hidden()

@@ -223,6 +223,7 @@ const editor = new AssistantEditor($("#assistant-dialog"), {
   onSaved: async (assistant) => {
     await picker.refresh();
     picker.select(assistant.id);
+    store.dispatch({ type: "composer/dismiss" }); // "Create an assistant first" is answered now
     notify(`Saved “${assistantLabel(assistant)}”.`, "ok");
     els.prompt.focus();
   },

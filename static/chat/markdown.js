@@ -24,6 +24,8 @@ function parser(breaks) {
       // Remote images in a reply can leak the conversation through their URL (a known
       // prompt-injection trick), so an image becomes a plain link the user may follow.
       image: ({ href, text }) => `<a href="${escapeHtml(href || "")}">🖼 ${escapeHtml(text || href || "image")}</a>`,
+      // Task lists: forms are not allowed through the sanitiser, so a box is a marked span.
+      checkbox: ({ checked }) => `<span class="task-box" role="img" aria-label="${checked ? "done" : "not done"}">${checked ? "☑" : "☐"}</span> `,
     },
   });
 }
@@ -78,6 +80,9 @@ function enhanceCodeBlocks(root, streaming) {
     const head = h("div", { class: "code-head" },
       h("span", { class: "code-lang", text: declared ? declared[1] : language || "code" }),
       copyButton(() => source, { label: "Copy code", className: "copy-code" }));
+    // Wide code scrolls sideways: focusable, so the keyboard can scroll it too.
+    pre.setAttribute("tabindex", "0");
+    pre.setAttribute("aria-label", `Code${language ? ` (${language})` : ""}`);
     const block = h("div", { class: "code-block" }, head);
     pre.replaceWith(block);
     block.append(pre);

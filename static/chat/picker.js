@@ -102,6 +102,9 @@ export class AssistantPicker {
     els.emptyCreate.hidden = !!assistant;
     els.emptyTalking.hidden = !assistant;
     els.emptyNone.hidden = !!assistant;
+    // A suggestion that needs a tool is offered only to an assistant that has it.
+    const tools = new Set(((assistant && assistant.tools) || []).map((tool) => tool.type));
+    for (const suggestion of document.querySelectorAll(".suggestion[data-needs]")) suggestion.hidden = !tools.has(suggestion.dataset.needs);
     els.demoNote.hidden = !(assistant && backendOf(assistant.model, this.defaultInference) === "demo");
     this.onChange();
   }
