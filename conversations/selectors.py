@@ -67,14 +67,15 @@ def thread_active_run(*, thread: Thread) -> Run | None:
     return Run.objects.filter(thread=thread, status__in=ACTIVE_RUN_STATUSES).first()
 
 
-def run_step_objects(*, run: Run) -> list[dict]:
-    """All steps of a run, oldest first: tool_calls steps from actions, message steps from messages."""
+def run_step_objects(*, run: Run, include_content: bool = False) -> list[dict]:
+    """All steps of a run, oldest first: tool_calls steps from actions, message steps from messages
+    (file_search results with their chunk text when ``include_content``)."""
     timed: list[tuple] = []
     groups: dict[str, list[Action]] = {}
     for action in Action.objects.filter(run=run).order_by("created_at", "index"):
         groups.setdefault(action.step_id, []).append(action)
     for step_id, actions in groups.items():
-        timed.append((actions[0].created_at, step_id, tool_step_object(run, step_id, actions)))
+        timed.append((actions[0].created_at, step_id, tool_step_object(run, step_id, actions, include_content=include_content)))
     for message in Message.objects.filter(run=run, role=Message.Role.ASSISTANT):
         timed.append((message.created_at, message.id, message_step_object(run, message)))
     # Sort on the stored microsecond timestamps, not the API's whole seconds.
@@ -82,9 +83,9 @@ def run_step_objects(*, run: Run) -> list[dict]:
     return [step for _, _, step in timed]
 
 
-def run_step_list(*, run: Run, page: PageParams) -> tuple[list[dict], bool]:
+def run_step_list(*, run: Run, page: PageParams, include_content: bool = False) -> tuple[list[dict], bool]:
     """A page of the derived steps, with the same cursor rules as every other list."""
-    steps = run_step_objects(run=run)
+    steps = run_step_objects(run=run, include_content=include_content)
     if page.order == "desc":
         steps.reverse()
     ids = [s["id"] for s in steps]
@@ -105,8 +106,8 @@ def run_step_list(*, run: Run, page: PageParams) -> tuple[list[dict], bool]:
     return window[: page.limit], len(window) > page.limit
 
 
-def run_step_get(*, run: Run, step_id: str) -> dict:
-    for step in run_step_objects(run=run):
+def run_step_get(*, run: Run, step_id: str, include_content: bool = False) -> dict:
+    for step in run_step_objects(run=run, include_content=include_content):
         if step["id"] == step_id:
             return step
     raise NotFound(f"No run step found with id '{step_id}'.")
@@ -141,3 +142,15 @@ def thread_chat_history(*, thread: Thread, limit: int = 100, before: str | None 
 
 def _entry_messages(entry: dict) -> list:
     return [entry["message"]] if entry["type"] == "user" else entry["messages"]
+
+
+def thread_export_markdown(*, thread: Thread) -> str:
+    """The active branch of ``thread`` as a Markdown document (the chat page's export): a
+    heading with the title, then each message under who wrote it and when (UTC)."""
+    from datetime import timezone as tz
+
+    lines = [f"# {thread.title or 'Chat'}", ""]
+    for message in Message.objects.filter(thread=thread).order_by("created_at", "id"):
+        who = "You" if message.role == Message.Role.USER else "Assistant"
+        lines += [f"## {who} · {message.created_at.astimezone(tz.utc):%Y-%m-%d %H:%M} UTC", "", message.text().strip(), ""]
+    return "\n".join(lines).rstrip() + "\n"

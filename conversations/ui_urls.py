@@ -13,6 +13,7 @@ urlpatterns = [
     path("ui/functions", ui_views.function_list, name="ui-functions"),
     path("ui/backends", ui_views.backend_list, name="ui-backends"),
     path("ui/threads/<str:thread_id>/history", ui_views.thread_history, name="ui-thread-history"),
+    path("ui/threads/<str:thread_id>/export", ui_views.thread_export, name="ui-thread-export"),
     path("ui/threads/<str:thread_id>/versions", ui_views.thread_version_select, name="ui-thread-versions"),
 ]
 

@@ -23,8 +23,9 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from django.views.static import serve
 
 from assistants.services import assistant_ensure_default
-from conversations.presenters import message_object, run_object
-from conversations.selectors import run_step_objects, thread_chat_history, thread_get_for_user
+from conversations.models import Message
+from conversations.presenters import message_object, run_object, thread_object
+from conversations.selectors import run_step_objects, thread_chat_history, thread_export_markdown, thread_get_for_user
 from conversations.services.chat import chat_version_select
 from kernel.api.errors import error_json_response
 from kernel.errors import EntitiesError, InvalidRequest, NotFound
@@ -162,6 +163,30 @@ def _snapshot(thread, entries: list[dict], has_more: bool) -> dict:
     # ``before``: the cursor for the page of entries just before these (has_more only).
     return {"object": "chat.history", "thread_id": thread.id, "items": items, "has_more": has_more,
             "before": items[0]["key"] if has_more and items else None}
+
+
+@require_GET
+def thread_export(request: HttpRequest, thread_id: str) -> HttpResponse:
+    """Download a chat (its active branch): ``?format=md`` (Markdown) or ``json`` (the thread
+    and its messages in the /v1 shapes)."""
+    if not request.user.is_authenticated:
+        return error_json_response(401, "Sign in first.", code="unauthenticated")
+    try:
+        thread = thread_get_for_user(user=request.user, thread_id=thread_id)
+    except NotFound as exc:
+        return error_json_response(404, exc.message, code="not_found")
+    kind = request.GET.get("format", "md")
+    if kind == "md":
+        response = HttpResponse(thread_export_markdown(thread=thread), content_type="text/markdown; charset=utf-8")
+    elif kind == "json":
+        messages = Message.objects.filter(thread=thread).order_by("created_at", "id")
+        response = JsonResponse({"object": "chat.export", "thread": thread_object(thread),
+                                 "messages": [message_object(m) for m in messages]}, json_dumps_params={"indent": 2})
+    else:
+        return error_json_response(400, "'format' must be 'md' or 'json'.", param="format")
+    response["Content-Disposition"] = f'attachment; filename="{thread.id}.{kind}"'
+    patch_cache_control(response, no_store=True)
+    return response
 
 
 @require_POST

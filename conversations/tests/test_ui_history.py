@@ -224,6 +224,30 @@ def test_long_threads_page_back_with_a_cursor_to_their_first_message(client_for,
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "before"
 
 
+def test_a_chat_exports_its_active_branch_as_markdown_and_json(client_for, dana):
+    assistant = make_assistant(dana)
+    thread = make_thread(dana, title="Fruit talk")
+    _, run = chat_turn_start(thread=thread, assistant=assistant, text="Name a **fruit**")
+    finish(run, "completed", "Apple")
+    finish(chat_regenerate(thread=thread, assistant=assistant), "completed", "Pear")
+
+    md = client_for.get(f"/ui/threads/{thread.id}/export", {"format": "md"})
+    assert md.status_code == 200 and md["Content-Type"].startswith("text/markdown")
+    assert md["Content-Disposition"] == f'attachment; filename="{thread.id}.md"'
+    body = md.content.decode()
+    assert body.startswith("# Fruit talk\n") and "## You · " in body and "Name a **fruit**" in body
+    assert "Pear" in body and "Apple" not in body  # the active branch
+    data = client_for.get(f"/ui/threads/{thread.id}/export", {"format": "json"}).json()
+    assert data["object"] == "chat.export" and data["thread"]["id"] == thread.id
+    assert [m["content"][0]["text"]["value"] for m in data["messages"]] == ["Name a **fruit**", "Pear"]
+
+    bad = client_for.get(f"/ui/threads/{thread.id}/export", {"format": "pdf"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "format"
+    theirs = make_thread(make_user("otto"))
+    assert client_for.get(f"/ui/threads/{theirs.id}/export").status_code == 404
+    assert Client().get(f"/ui/threads/{thread.id}/export").status_code == 401
+
+
 def test_other_peoples_threads_and_unknown_ids_are_404_and_anonymous_is_401(client_for, dana):
     theirs = make_thread(make_user("erin"))
     for thread_id in (theirs.id, "thread_nope"):

@@ -23,7 +23,7 @@ const els = Object.fromEntries(Object.entries({
   backend: "#backend", connection: "#connection", scroller: "#transcript", messages: "#messages",
   empty: "#empty", emptyAssistant: "#empty-assistant", emptyTalking: "#empty-talking", emptyNone: "#empty-none",
   emptyCreate: "#empty-create", demoNote: "#demo-note", jump: "#jump", composer: "#composer", prompt: "#prompt",
-  send: "#send", stop: "#stop", attach: "#attach", attachInput: "#attach-input", attachList: "#attach-list", composerBackend: "#composer-backend", composerError: "#composer-error", backendWarning: "#backend-warning", toasts: "#toasts",
+  send: "#send", stop: "#stop", attach: "#attach", attachInput: "#attach-input", attachList: "#attach-list", composerBackend: "#composer-backend", composerError: "#composer-error", backendWarning: "#backend-warning", exportLinks: "#export", exportMd: "#export-md", exportJson: "#export-json", toasts: "#toasts",
 }).map(([name, selector]) => [name, $(selector)]));
 
 const notify = (message, kind) => toast(els.toasts, message, kind);
@@ -77,6 +77,12 @@ const CONNECTION_TEXT = { connecting: "Connecting…", reconnecting: "Reconnecti
 
 function render(state, previous = null) {
   transcript.render(state);
+  if (!previous || state.threadId !== previous.threadId) { // the export links follow the open chat
+    els.exportLinks.hidden = !state.threadId;
+    const base = state.threadId ? `${config.historyUrl}${encodeURIComponent(state.threadId)}/export?format=` : "";
+    els.exportMd.href = state.threadId ? `${base}md` : "#";
+    els.exportJson.href = state.threadId ? `${base}json` : "#";
+  }
   const empty = showEmpty(state);
   els.empty.hidden = !empty;
   els.messages.hidden = empty;
