@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 STREAM_RETENTION_SECONDS = 120.0  # a finished run's event log stays replayable this long
 MAX_RETAINED_STREAMS = 5000
+# Events of finished runs kept for replay, all runs together: without it 5000 retained logs
+# of long replies held millions of events and the process grew with every run (issue 19).
+MAX_RETAINED_EVENTS = 200_000
 RESTART_STOP_SECONDS = 5.0  # how long ending the runs left at a restart may take
 
 
@@ -46,6 +49,10 @@ class Runtime:
         self._lock = threading.Lock()
         self.draining = False  # set on SIGTERM/SIGINT: no new runs start here
         self._drain: asyncio.Task | None = None
+        # Finished runs whose log is kept for replay, oldest first: run id -> (deadline, events).
+        # One ordered dict instead of one timer per run, so nothing per run outlives the bound.
+        self._retained: dict[str, tuple[float, int]] = {}
+        self._retained_events = 0
 
     # -- loop binding ------------------------------------------------------------------
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -58,6 +65,8 @@ class Runtime:
             self.loop = loop
             self.streams.clear()
             self.executors.clear()
+            self._retained.clear()
+            self._retained_events = 0
             self.background = []
             self.draining, self._drain = False, None
             remote.reset_layer_for_new_loop()
@@ -168,11 +177,33 @@ class Runtime:
         if loop.is_closed():
             return
         loop.create_task(remote.leave_control(self.control, run_id))
-        loop.call_later(STREAM_RETENTION_SECONDS, self._forget, run_id, executor.stream)
+        self._retain(run_id, executor.stream, loop.time())
 
-    def _forget(self, run_id: str, stream: RunStream) -> None:
-        if self.streams.get(run_id) is stream and stream.closed and run_id not in self.executors:
-            del self.streams[run_id]
+    def _retain(self, run_id: str, stream: RunStream, now: float) -> None:
+        """Keep a finished run's log for replay, within the time and size bounds."""
+        old = self._retained.pop(run_id, None)
+        if old is not None:
+            self._retained_events -= old[1]
+        self._retained[run_id] = (now + STREAM_RETENTION_SECONDS, len(stream.events))
+        self._retained_events += len(stream.events)
+        self.trim_retained(now)
+
+    def trim_retained(self, now: float) -> int:
+        """Forget the logs of finished runs past their retention or over the bounds, oldest
+        first (on every run's end and every sweep); returns how many it forgot."""
+        forgotten = 0
+        while self._retained:
+            run_id, (deadline, count) = next(iter(self._retained.items()))
+            if (deadline > now and self._retained_events <= MAX_RETAINED_EVENTS
+                    and len(self._retained) <= MAX_RETAINED_STREAMS):
+                break
+            del self._retained[run_id]
+            self._retained_events -= count
+            stream = self.streams.get(run_id)
+            if stream is not None and stream.closed and run_id not in self.executors:
+                del self.streams[run_id]
+                forgotten += 1
+        return forgotten
 
     def _evict(self) -> None:
         for run_id in [r for r, s in self.streams.items() if s.closed and r not in self.executors][:500]:
@@ -243,6 +274,7 @@ class Runtime:
         interval = settings.ENTITIES_SWEEP_INTERVAL_SECONDS
         while True:
             try:
+                self.trim_retained(self.loop.time())  # a quiet process lets old logs go too
                 result = await db(sweeper.sweep_once, local_ids=set(self.executors), owner=self.owner)
                 for run_id in result["adopt"]:
                     self._start(run_id)  # (not while draining: _start refuses)
