@@ -204,6 +204,7 @@ class Action(models.Model):
     class ToolType(models.TextChoices):
         FUNCTION = "function"
         CODE_INTERPRETER = "code_interpreter"
+        FILE_SEARCH = "file_search"
 
     id = models.CharField(primary_key=True, max_length=64, default=new_call_id, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="actions")
@@ -217,7 +218,7 @@ class Action(models.Model):
     client_side = models.BooleanField(default=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     output = models.TextField(null=True, blank=True)
-    outputs = models.JSONField(null=True, blank=True, help_text="code_interpreter outputs (logs, images)")
+    outputs = models.JSONField(null=True, blank=True, help_text="code_interpreter outputs (logs, images); file_search: the step's file_search object")
     error = models.TextField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)

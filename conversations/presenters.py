@@ -83,8 +83,26 @@ def message_step_id(message_id: str) -> str:
     return "step_" + message_id.removeprefix("msg_")
 
 
-def tool_call_object(action: Action) -> dict:
-    """One entry of a tool_calls step (function or code_interpreter)."""
+def file_search_object(action: Action, *, include_content: bool = False) -> dict:
+    """A file_search call's ``ranking_options`` and ``results``; the stored chunk text is shown
+    only with ``include_content`` (include[]=step_details.tool_calls[*].file_search.results[*].content)."""
+    stored = action.outputs or {}
+    ranking = stored.get("ranking_options") or {"ranker": "auto", "score_threshold": 0.0}
+    results = []
+    for result in stored.get("results") or []:
+        shown = {"file_id": result.get("file_id"), "file_name": result.get("file_name"), "score": result.get("score")}
+        if include_content:
+            shown["content"] = result.get("content") or []
+        results.append(shown)
+    return {"ranking_options": ranking, "results": results}
+
+
+def tool_call_object(action: Action, *, include_content: bool = False) -> dict:
+    """One entry of a tool_calls step (function, code_interpreter or file_search; the search
+    results' chunk text only with ``include_content``)."""
+    if action.tool_type == Action.ToolType.FILE_SEARCH:
+        return {"id": action.id, "type": "file_search",
+                "file_search": file_search_object(action, include_content=include_content)}
     if action.tool_type == Action.ToolType.CODE_INTERPRETER:
         try:
             code = json.loads(action.arguments or "{}").get("code", action.arguments)
@@ -146,9 +164,10 @@ def message_step_object(run: Run, message: Message) -> dict:
     return step
 
 
-def tool_step_object(run: Run, step_id: str, actions: list[Action]) -> dict:
+def tool_step_object(run: Run, step_id: str, actions: list[Action], *, include_content: bool = False) -> dict:
     step = _step_common(run, step_id, actions[0].created_at, "tool_calls")
-    step["step_details"] = {"type": "tool_calls", "tool_calls": [tool_call_object(a) for a in actions]}
+    step["step_details"] = {"type": "tool_calls",
+                            "tool_calls": [tool_call_object(a, include_content=include_content) for a in actions]}
     statuses = {a.status for a in actions}
     if Action.Status.PENDING in statuses:
         step["status"] = "in_progress" if not run.is_terminal else _STEP_STATUS_FOR_RUN.get(run.status, "cancelled")

@@ -104,13 +104,14 @@ class RunSubmitToolOutputsView(_RunView):
 class RunStepListView(_RunView):
     def get(self, request, thread_id: str, run_id: str):
         run = self._run(request, thread_id, run_id)
-        _include(request)
-        steps, has_more = run_step_list(run=run, page=page_params_from_query(request.query_params))
+        content = bool(_include(request))  # the one value there is: file_search results' content
+        steps, has_more = run_step_list(run=run, page=page_params_from_query(request.query_params),
+                                        include_content=content)
         return Response(list_object(steps, has_more))
 
 
 class RunStepDetailView(_RunView):
     def get(self, request, thread_id: str, run_id: str, step_id: str):
         run = self._run(request, thread_id, run_id)
-        _include(request)
-        return Response(run_step_get(run=run, step_id=step_id))
+        content = bool(_include(request))
+        return Response(run_step_get(run=run, step_id=step_id, include_content=content))

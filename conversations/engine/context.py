@@ -27,8 +27,9 @@ CODE_INTERPRETER_FUNCTION = {
 CHARS_PER_TOKEN = 4  # rough estimate for prompt truncation when the backend gives no tokenizer
 
 
-def model_tools(run_tools: list[dict]) -> list[dict]:
-    """The run's tools as chat-completions function tools (file_search is not offered)."""
+def model_tools(run_tools: list[dict], *, file_search: bool = False) -> list[dict]:
+    """The run's tools as chat-completions function tools; with ``file_search`` (the run has
+    stores to search) the search function too."""
     tools = []
     for tool in run_tools or []:
         kind = tool.get("type")
@@ -40,6 +41,10 @@ def model_tools(run_tools: list[dict]) -> list[dict]:
             tools.append({"type": "function", "function": entry})
         elif kind == "code_interpreter":
             tools.append(CODE_INTERPRETER_FUNCTION)
+        elif kind == "file_search" and file_search:
+            from retrieval.tool import FILE_SEARCH_FUNCTION
+
+            tools.append(FILE_SEARCH_FUNCTION)
     return tools
 
 
@@ -49,7 +54,7 @@ def model_tool_choice(choice) -> str | dict | None:
     if isinstance(choice, dict) and choice.get("type") == "code_interpreter":
         return {"type": "function", "function": {"name": "code_interpreter"}}
     if isinstance(choice, dict) and choice.get("type") == "file_search":
-        return None
+        return {"type": "function", "function": {"name": "file_search"}}
     return choice
 
 
@@ -139,12 +144,19 @@ def build_chat_request(run: Run, *, backend_model: str) -> ChatRequest:
         if note := files_note(run):  # the model is told where the run's files are
             system = f"{system}\n\n{note}" if system else note
     messages = ([{"role": "system", "content": system}] if system else []) + history
-    tools = model_tools(run.tools)
+    from conversations.engine.search_files import offered
+
+    tools = model_tools(run.tools, file_search=offered(run))
+    if isinstance(run.tool_choice, dict) and run.tool_choice.get("type") == "file_search" and not any(
+            (t.get("function") or {}).get("name") == "file_search" for t in tools):
+        choice = None  # no stores to search: the model is not forced to call a tool it lacks
+    else:
+        choice = model_tool_choice(run.tool_choice) if tools else None
     return ChatRequest(
         model=backend_model,
         messages=messages,
         tools=tools,
-        tool_choice=model_tool_choice(run.tool_choice) if tools else None,
+        tool_choice=choice,
         parallel_tool_calls=run.parallel_tool_calls if tools else None,
         temperature=run.temperature,
         top_p=run.top_p,

@@ -25,7 +25,7 @@ from conversations.engine.stream import RunStream
 from conversations.engine.tools import classify_call, code_from_arguments, execute_action
 from conversations.models import Action, Message, Run
 from conversations.presenters import (
-    message_object, message_step_object, new_tool_step_object, run_object, tool_step_object,
+    file_search_object, message_object, message_step_object, new_tool_step_object, run_object, tool_step_object,
 )
 from kernel import metrics
 from kernel.ids import new_call_id, new_step_id
@@ -314,11 +314,13 @@ class RunExecutor(RunEndings):
             call["announced"] = True
             if call["name"] == "code_interpreter":
                 first = {"id": call["id"], "type": "code_interpreter", "code_interpreter": {"input": "", "outputs": []}}
+            elif call["name"] == "file_search" and classify_call("file_search", self.run.tools)[0] == "file_search":
+                first = {"id": call["id"], "type": "file_search", "file_search": {}}
             else:
                 first = {"id": call["id"], "type": "function",
                          "function": {"name": call["name"], "arguments": "".join(call["fragments"]), "output": None}}
             self.emit("thread.run.step.delta", step_tool_call_delta(turn.step_id, index, first))
-        elif event.arguments and call["name"] != "code_interpreter":
+        elif event.arguments and call["name"] not in ("code_interpreter", "file_search"):
             self.emit("thread.run.step.delta", step_tool_call_delta(
                 turn.step_id, index, {"type": "function", "function": {"arguments": event.arguments}}))
 
@@ -346,6 +348,8 @@ class RunExecutor(RunEndings):
                     outputs = [dict(o, index=i) for i, o in enumerate(action.outputs or [])]
                     delta = {"type": "code_interpreter",
                              "code_interpreter": {"input": code_from_arguments(action.arguments), "outputs": outputs}}
+                elif action.tool_type == Action.ToolType.FILE_SEARCH:
+                    delta = {"type": "file_search", "file_search": file_search_object(action)}
                 else:
                     delta = {"type": "function", "function": {"output": action.output}}
                 self.emit("thread.run.step.delta", step_tool_call_delta(turn.step_id, position, delta))

@@ -24,7 +24,7 @@ from conversations.engine.events import RunEvent, message_text_delta, step_tool_
 from conversations.engine.tools import code_from_arguments
 from conversations.models import Action, Message, Run
 from conversations.presenters import (
-    message_object, message_step_object, new_tool_step_object, run_object, tool_step_object,
+    file_search_object, message_object, message_step_object, new_tool_step_object, run_object, tool_step_object,
 )
 from kernel.timestamps import unix
 
@@ -166,6 +166,8 @@ class _Builder:
         for position, action in enumerate(actions):
             if action.tool_type == Action.ToolType.CODE_INTERPRETER:
                 call = {"id": action.id, "type": "code_interpreter", "code_interpreter": {"input": "", "outputs": []}}
+            elif action.tool_type == Action.ToolType.FILE_SEARCH:
+                call = {"id": action.id, "type": "file_search", "file_search": {}}
             else:
                 call = {"id": action.id, "type": "function",
                         "function": {"name": action.function_name, "arguments": action.arguments, "output": None}}
@@ -177,6 +179,8 @@ class _Builder:
                 outputs = [dict(o, index=i) for i, o in enumerate(action.outputs or [])]
                 result = {"type": "code_interpreter",
                           "code_interpreter": {"input": code_from_arguments(action.arguments), "outputs": outputs}}
+            elif action.tool_type == Action.ToolType.FILE_SEARCH:
+                result = {"type": "file_search", "file_search": file_search_object(action)}
             else:
                 result = {"type": "function", "function": {"output": action.output}}
             self.add("thread.run.step.delta", step_tool_call_delta(step_id, position, result), delta=True)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from conversations.engine import state
 from conversations.engine.code_files import reply_content
+from conversations.engine.search_files import with_citations
 from conversations.engine.state import INCOMPLETE_REASON, close_open_messages
 from conversations.models import Action, Message, Run, text_part
 
@@ -47,6 +48,7 @@ def create_assistant_message(run: Run) -> Message:
 def finish_message(message: Message, text: str, *, incomplete_reason: str | None = None) -> Message:
     now = timezone.now()
     message.content = reply_content(message, text)  # generated images and file links (code_files)
+    message.content = with_citations(message, message.content, text)  # file_search sources (search_files)
     if incomplete_reason:
         message.status, message.incomplete_at = Message.Status.INCOMPLETE, now
         message.incomplete_details = {"reason": incomplete_reason}

@@ -40,6 +40,9 @@ def classify_call(name: str, run_tools: list[dict], available_functions: dict | 
     """
     if name == CODE_INTERPRETER and code_interpreter_enabled(run_tools):
         return Action.ToolType.CODE_INTERPRETER, False
+    if name == Action.ToolType.FILE_SEARCH and name not in declared_functions(run_tools) and any(
+            t.get("type") == Action.ToolType.FILE_SEARCH for t in run_tools or []):
+        return Action.ToolType.FILE_SEARCH, False
     from inference.registry import get_function
 
     if name in declared_functions(run_tools):
@@ -80,6 +83,10 @@ async def execute_action(action: Action, *, run_tools: list[dict], available_fun
             action.outputs, action.output = outputs, text
             action.status = Action.Status.COMPLETED if ok else Action.Status.FAILED
             action.error = None if ok else text
+        elif action.tool_type == Action.ToolType.FILE_SEARCH and run is not None:
+            from conversations.engine.search_files import execute
+
+            await execute(action, run)
         elif action.function_name not in declared_functions(run_tools):
             action.output = json.dumps({"error": f"the tool '{action.function_name}' is not enabled for this assistant"})
             action.status, action.error = Action.Status.FAILED, "tool not enabled"

@@ -132,7 +132,7 @@ def validate_submit_tool_outputs(body: Any) -> tuple[list[dict], bool]:
 
 
 def validate_include(values: list[str]) -> list[str]:
-    """The `include[]` query values; only the file-search content value exists (and is a no-op here)."""
+    """The `include[]` query values; only the file-search content value exists (run steps then show the results' chunk text)."""
     for value in values:
         if value not in INCLUDE_VALUES:
             raise InvalidRequest(f"Invalid 'include[]': '{value}' is not one of '{INCLUDE_VALUES[0]}'.",
