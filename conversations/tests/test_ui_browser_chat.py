@@ -103,6 +103,7 @@ def test_it_stops_a_slow_reply(open_page, person):
     wait_for_run(page, "cancelled")
     expect(last_reply(page).locator(".run-state")).to_have_text("Stopped")
     expect(page.get_by_role("button", name="Send message")).to_be_visible()
+    expect(page.get_by_label("Message", exact=True)).to_be_focused()  # where the next message is typed
     shot(page, "stopped")
     run = Run.objects.get(thread__owner=person)
     assert run.status == "cancelled"

@@ -90,6 +90,7 @@ def test_chats_are_ordered_by_last_activity_with_clean_titles_that_use_the_whole
     assert link.evaluate("el => el.scrollWidth > el.clientWidth && getComputedStyle(el).textOverflow") == "ellipsis"
 
     link.click()
+    expect(page.get_by_label("Message", exact=True)).to_be_focused()  # opening a chat: ready to type
     send(page, "Still going?")
     wait_for_run(page)
     expect(items).to_have_text([clean, "Newer chat"])  # continuing an old chat moves it up

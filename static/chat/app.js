@@ -171,6 +171,7 @@ async function openThread(threadId, { push = true } = {}) {
     return;
   }
   setDocumentTitle();
+  if (push) els.prompt.focus(); // opened from the list: the next thing is typing (not a reload or Back)
 }
 
 function newChat({ push = true } = {}) {
@@ -205,6 +206,7 @@ function send() {
 
 function stop() {
   session.stop();
+  els.prompt.focus(); // the Stop button goes away: keep focus where the next message is typed
 }
 
 function openEditor(assistant) {
