@@ -205,5 +205,12 @@ def response_object(response, run: Run, output: list[dict], *, status: str | Non
         "top_p": run.top_p if run.top_p is not None else 1.0,
         "truncation": extras.get("truncation") or "disabled",
         "usage": usage_object(run.usage) if done else None,
-        "user": None,
+        "user": extras.get("user"),
+        # Fields the Open Responses schema requires: penalties Entities does not send, and the
+        # request's identifiers shown back.
+        "presence_penalty": 0.0,
+        "frequency_penalty": 0.0,
+        "top_logprobs": extras.get("top_logprobs") or 0,
+        "safety_identifier": extras.get("safety_identifier"),
+        "prompt_cache_key": extras.get("prompt_cache_key"),
     }

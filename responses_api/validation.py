@@ -233,7 +233,14 @@ def response_create(body: Any) -> dict:
         "store": store is not False,
         "stream": f.stream_flag(body.get("stream")),
         "extras": {"max_tool_calls": f.integer(body.get("max_tool_calls"), "max_tool_calls", minimum=1),
-                   "truncation": truncation, "reasoning": reasoning, "include": include},
+                   "truncation": truncation, "reasoning": reasoning, "include": include,
+                   # Accepted and shown back as OpenAI does; no backend here uses them.
+                   "user": f.string(body.get("user"), "user", nullable=True, max_length=512),
+                   "safety_identifier": f.string(body.get("safety_identifier"), "safety_identifier",
+                                                 nullable=True, max_length=512),
+                   "prompt_cache_key": f.string(body.get("prompt_cache_key"), "prompt_cache_key", nullable=True,
+                                                max_length=512),
+                   "top_logprobs": f.integer(body.get("top_logprobs"), "top_logprobs", minimum=0, maximum=20)},
     }
 
 

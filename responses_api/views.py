@@ -95,10 +95,15 @@ class ConversationCreateView(ResponsesView):
         return JsonResponse(conversation_object(conversation_create(user=request.user, **fields)))
 
 
-class ConversationDetailView(ResponsesView):
+class _ConversationView(ResponsesView):
+    """A view under /v1/conversations/{id}: each defines only its own methods (no inherited
+    handler may answer a route it was not written for)."""
+
     def _thread(self, request, conversation_id: str):
         return conversation_get_for_user(user=request.user, conversation_id=conversation_id)
 
+
+class ConversationDetailView(_ConversationView):
     def get(self, request, conversation_id: str):
         return JsonResponse(conversation_object(self._thread(request, conversation_id)))
 
@@ -112,7 +117,7 @@ class ConversationDetailView(ResponsesView):
         return JsonResponse(deleted_object(conversation_id, "conversation"))
 
 
-class ConversationItemsView(ConversationDetailView):
+class ConversationItemsView(_ConversationView):
     def get(self, request, conversation_id: str):
         thread = self._thread(request, conversation_id)
         limit, order, after = validation.list_params(request.query_params)
@@ -127,7 +132,7 @@ class ConversationItemsView(ConversationDetailView):
         return JsonResponse(_item_list([i for i in reversed(items) if i["id"] in ids], False))
 
 
-class ConversationItemDetailView(ConversationDetailView):
+class ConversationItemDetailView(_ConversationView):
     def get(self, request, conversation_id: str, item_id: str):
         thread = self._thread(request, conversation_id)
         return JsonResponse(conversation_item_get(thread=thread, item_id=item_id))

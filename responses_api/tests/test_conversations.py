@@ -57,6 +57,20 @@ def test_it_lists_creates_retrieves_and_deletes_items(sdk):
         "one", "three"]
 
 
+def test_the_item_routes_answer_only_their_own_methods(sdk):
+    """DELETE on the items list once reached the conversation's own handler and deleted it."""
+    conversation = sdk.conversations.create(items=[{"type": "message", "role": "user", "content": "keep me"}])
+    item = sdk.conversations.items.list(conversation.id).data[0]
+
+    with pytest.raises(openai.APIStatusError) as on_list:
+        sdk.delete(f"/conversations/{conversation.id}/items", cast_to=object)
+    with pytest.raises(openai.APIStatusError) as on_item:
+        sdk.post(f"/conversations/{conversation.id}/items/{item.id}", body={"metadata": {}}, cast_to=object)
+
+    assert (on_list.value.status_code, on_item.value.status_code) == (405, 405)
+    assert [i.content[0].text for i in sdk.conversations.items.list(conversation.id).data] == ["keep me"]
+
+
 def test_a_conversation_gathers_each_response_and_the_model_sees_the_history(sdk, cloud):
     cloud.push(Reply(["Hi ", "Alice"]), Reply(["Your name is ", "Alice"]))
     conversation = sdk.conversations.create()

@@ -63,6 +63,20 @@ def test_it_works_over_the_demo_backend_too(sdk):
     assert len(deltas) > 1 and "".join(deltas) == final.output_text
 
 
+def test_the_response_carries_every_field_the_open_responses_schema_requires(sdk):
+    """The Open Responses compliance suite failed every case on these five missing fields."""
+    raw = sdk.responses.with_raw_response.create(
+        model="demo/echo", input="Hi", safety_identifier="user-42", prompt_cache_key="k1", top_logprobs=2).http_response.json()
+    streamed = [e for e in sdk.responses.create(model="demo/echo", input="Hi", stream=True)
+                if e.type == "response.created"][0].response.model_dump()
+
+    for body in (raw, streamed):
+        assert {k: body[k] for k in ("presence_penalty", "frequency_penalty")} == {
+            "presence_penalty": 0.0, "frequency_penalty": 0.0}
+    assert (raw["top_logprobs"], raw["safety_identifier"], raw["prompt_cache_key"]) == (2, "user-42", "k1")
+    assert (streamed["top_logprobs"], streamed["safety_identifier"], streamed["prompt_cache_key"]) == (0, None, None)
+
+
 def test_it_lists_input_items_and_deletes_a_response(sdk, cloud, live_entities, alice):
     response = sdk.responses.create(model="cloud/x", input=[
         {"role": "user", "content": "First"}, {"role": "assistant", "content": "Noted"},
