@@ -164,6 +164,8 @@ class Run(models.Model):
     temperature = models.FloatField(null=True, blank=True)
     top_p = models.FloatField(null=True, blank=True)
     reasoning_effort = models.CharField(max_length=16, null=True, blank=True)
+    # The run's include[] (createRun's query): its file_search step events carry the results' content.
+    include = models.JSONField(default=list, blank=True)
     # Engine bookkeeping (not part of the public object).
     lease_owner = models.CharField(max_length=100, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)

@@ -54,8 +54,10 @@ class RunListView(V1APIView):
 
     def post(self, request, thread_id: str):
         thread = thread_get_for_user(user=request.user, thread_id=thread_id)
-        _include(request)
+        include = _include(request)
         assistant_id, options, stream = validate_run_create(request.data)
+        if include:
+            options = {**options, "include": include}
         assistant = assistant_get_for_user(user=request.user, assistant_id=assistant_id, param="assistant_id")
         return _run_response(run_create(thread=thread, assistant=assistant, options=options), stream=stream)
 

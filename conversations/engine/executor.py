@@ -349,7 +349,8 @@ class RunExecutor(RunEndings):
                     delta = {"type": "code_interpreter",
                              "code_interpreter": {"input": code_from_arguments(action.arguments), "outputs": outputs}}
                 elif action.tool_type == Action.ToolType.FILE_SEARCH:
-                    delta = {"type": "file_search", "file_search": file_search_object(action)}
+                    delta = {"type": "file_search",
+                             "file_search": file_search_object(action, include_content=bool(self.run.include))}
                 else:
                     delta = {"type": "function", "function": {"output": action.output}}
                 self.emit("thread.run.step.delta", step_tool_call_delta(turn.step_id, position, delta))
@@ -362,7 +363,8 @@ class RunExecutor(RunEndings):
             self._observe_end("requires_action")
             self.emit_run("thread.run.requires_action")
             return True
-        self.emit("thread.run.step.completed", tool_step_object(self.run, turn.step_id, actions))
+        self.emit("thread.run.step.completed", tool_step_object(self.run, turn.step_id, actions,
+                                                                include_content=bool(self.run.include)))
         return False
 
     # -- endings ---------------------------------------------------------------------

@@ -78,7 +78,8 @@ def replay_segment(run: Run, messages: list[Message], actions: list[Action]) -> 
     continuation = opened_after is not None
     if continuation:
         group = steps[opened_after][1]
-        builder.add("thread.run.step.completed", tool_step_object(run, group[0].step_id, group))
+        builder.add("thread.run.step.completed", tool_step_object(run, group[0].step_id, group,
+                                                                    include_content=bool(run.include)))
         builder.add("thread.run.queued", builder.run_as("queued"))
     else:
         builder.add("thread.run.created", builder.run_as("queued", started=False))
@@ -180,11 +181,12 @@ class _Builder:
                 result = {"type": "code_interpreter",
                           "code_interpreter": {"input": code_from_arguments(action.arguments), "outputs": outputs}}
             elif action.tool_type == Action.ToolType.FILE_SEARCH:
-                result = {"type": "file_search", "file_search": file_search_object(action)}
+                result = {"type": "file_search",
+                          "file_search": file_search_object(action, include_content=bool(self.run.include))}
             else:
                 result = {"type": "function", "function": {"output": action.output}}
             self.add("thread.run.step.delta", step_tool_call_delta(step_id, position, result), delta=True)
-        step = tool_step_object(self.run, step_id, actions)
+        step = tool_step_object(self.run, step_id, actions, include_content=bool(self.run.include))
         if not paused and step["status"] == "completed":
             self.add("thread.run.step.completed", step)
 

@@ -43,7 +43,7 @@ def _check_user_limit(user_id: int) -> None:
 
 
 def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> Run:
-    unknown = set(options) - set(RUN_OPTION_FIELDS) - {"additional_messages"}
+    unknown = set(options) - set(RUN_OPTION_FIELDS) - {"additional_messages", "include"}
     if unknown:
         raise TypeError(f"unknown run options: {sorted(unknown)}")
 
@@ -65,6 +65,7 @@ def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> R
         additional_instructions=options.get("additional_instructions"),
         tools=pick("tools", assistant.tools or []),
         metadata=options.get("metadata") or {},
+        include=list(options.get("include") or []),
         temperature=pick("temperature", assistant.temperature),
         top_p=pick("top_p", assistant.top_p),
         max_prompt_tokens=options.get("max_prompt_tokens"),

@@ -95,6 +95,21 @@ def test_the_streamed_run_shows_the_search_as_step_deltas(sdk, cloud):
     _check_reply(sdk, thread.id, volcano_id)
 
 
+def test_a_run_created_with_include_streams_the_content(sdk, cloud):
+    assistant, files = _assistant_with_store(sdk)
+    cloud.push(ToolCalls([("file_search", '{"query": "active volcano in Europe"}')]), Reply([ANSWER]))
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "Which volcano is active?"}])
+
+    with sdk.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id, include=[CONTENT]) as stream:
+        events = list(stream)
+
+    results = [e.data.delta.step_details.tool_calls[0].file_search.get("results") for e in events
+               if e.event == "thread.run.step.delta" and e.data.delta.step_details.tool_calls[0].file_search]
+    assert results and "Etna" in results[-1][0]["content"][0]["text"]
+    (done,) = [e.data for e in events if e.event == "thread.run.step.completed" and e.data.type == "tool_calls"]
+    _check_step(done.step_details.tool_calls[0], files["volcanoes.md"].id, content=True)
+
+
 def test_without_stores_the_search_is_not_offered(sdk, cloud):
     assistant = sdk.beta.assistants.create(model="cloud/fake-model", tools=[{"type": "file_search"}])
     cloud.push(Reply(["No files."]))
