@@ -105,3 +105,21 @@ def test_tool_suggestions_only_for_assistants_with_the_tool(open_page, person):
     page.get_by_label("Assistant", exact=True).select_option(label="Coder")
     expect(page.get_by_role("button", name="Run some Python")).to_be_visible()
     expect(page.get_by_role("button", name="Call a tool")).to_be_hidden()
+
+
+def test_the_theme_toggle_forces_light_or_dark_and_is_remembered(open_page, person):
+    make_assistant(person, name="Echo", model="demo/echo")
+    page = open_page(color_scheme="light")
+    background = "() => getComputedStyle(document.body).backgroundColor"
+    light = page.evaluate(background)
+    page.get_by_label("Theme").select_option("dark")
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    assert page.evaluate(background) != light
+    assert page.locator("#hljs-dark").get_attribute("media") == "all"
+    shot(page, "dark-theme", docs=True)
+    page.reload()
+    page.locator("#app.ready").wait_for()
+    expect(page.get_by_label("Theme")).to_have_value("dark")
+    assert page.evaluate(background) != light
+    page.get_by_label("Theme").select_option("system")
+    assert page.evaluate(background) == light

@@ -7,7 +7,7 @@ import { Attachments } from "./attachments.js";
 import { createApi, signInAgain } from "./api.js";
 import { AssistantEditor, assistantLabel } from "./assistants.js";
 import { $, h, hydrateIcons, icon } from "./dom.js";
-import { Layout, Scroller, confirmDialog, notify as toast } from "./page.js";
+import { Layout, Scroller, applyTheme, confirmDialog, notify as toast, storedTheme } from "./page.js";
 import { AssistantPicker } from "./picker.js";
 import { ChatSession } from "./session.js";
 import { Sidebar, threadTitle, titleFromText } from "./sidebar.js";
@@ -311,6 +311,11 @@ function wire() {
   });
   document.addEventListener("keydown", onKey);
 }
+
+// The theme first, before anything is drawn in the wrong colours.
+const themeSelect = $("#theme-select");
+applyTheme(storedTheme(), themeSelect);
+themeSelect.addEventListener("change", () => applyTheme(themeSelect.value, themeSelect));
 
 async function boot() {
   hydrateIcons();

@@ -92,3 +92,21 @@ export class Layout {
     if (this.drawerOpen) this.setSidebar(false);
   }
 }
+
+const STORED_THEME = "entities.theme";
+
+/** The theme toggle: "system" follows prefers-color-scheme; "light"/"dark" force one (the
+ * page's colours and highlight.js's stylesheet alike). Remembered in localStorage. */
+export function applyTheme(choice, select = null) {
+  const theme = ["light", "dark"].includes(choice) ? choice : "system";
+  localStorage.setItem(STORED_THEME, theme);
+  if (theme === "system") delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+  const light = document.getElementById("hljs-light");
+  const dark = document.getElementById("hljs-dark");
+  if (light) light.media = theme === "system" ? "(prefers-color-scheme: light)" : theme === "light" ? "all" : "not all";
+  if (dark) dark.media = theme === "system" ? "(prefers-color-scheme: dark)" : theme === "dark" ? "all" : "not all";
+  if (select) select.value = theme;
+}
+
+export const storedTheme = () => localStorage.getItem(STORED_THEME) || "system";
