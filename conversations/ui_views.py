@@ -6,6 +6,7 @@ The page is static HTML plus ES modules (static/chat/); everything it shows come
 
 from __future__ import annotations
 
+import functools
 import json
 import posixpath
 import time
@@ -122,23 +123,31 @@ def backend_list(request: HttpRequest) -> JsonResponse:
     return response
 
 
+def _signed_in_thread(view):
+    """A JSON route of the chat page on one of the user's threads: 401 before sign-in, 404 for
+    anyone else's thread, a domain error in the envelope; ``view(request, thread)`` does the rest."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, thread_id: str) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return error_json_response(401, "Sign in first.", code="unauthenticated")
+        try:
+            response = view(request, thread_get_for_user(user=request.user, thread_id=thread_id))
+        except EntitiesError as exc:
+            return error_json_response(exc.status, exc.message, param=exc.param, code=exc.code)
+        patch_cache_control(response, no_store=True)
+        return response
+
+    return wrapped
+
+
 @require_GET
-def thread_history(request: HttpRequest, thread_id: str) -> JsonResponse:
+@_signed_in_thread
+def thread_history(request: HttpRequest, thread) -> JsonResponse:
     """The chat page's snapshot of a thread (docs/ui.md): its transcript as the server orders it,
     with each run's steps and whether a regenerate replaced it, in the /v1 object shapes."""
-    if not request.user.is_authenticated:
-        return error_json_response(401, "Sign in first.", code="unauthenticated")
-    try:
-        thread = thread_get_for_user(user=request.user, thread_id=thread_id)
-    except NotFound as exc:
-        return error_json_response(404, exc.message, code="not_found")
-    try:
-        entries, has_more = thread_chat_history(thread=thread, before=request.GET.get("before") or None)
-    except InvalidRequest as exc:
-        return error_json_response(400, exc.message, param=exc.param)
-    response = JsonResponse(_snapshot(thread, entries, has_more))
-    patch_cache_control(response, no_store=True)
-    return response
+    entries, has_more = thread_chat_history(thread=thread, before=request.GET.get("before") or None)
+    return JsonResponse(_snapshot(thread, entries, has_more))
 
 
 def _snapshot(thread, entries: list[dict], has_more: bool) -> dict:
@@ -166,15 +175,10 @@ def _snapshot(thread, entries: list[dict], has_more: bool) -> dict:
 
 
 @require_GET
-def thread_export(request: HttpRequest, thread_id: str) -> HttpResponse:
+@_signed_in_thread
+def thread_export(request: HttpRequest, thread) -> HttpResponse:
     """Download a chat (its active branch): ``?format=md`` (Markdown) or ``json`` (the thread
     and its messages in the /v1 shapes)."""
-    if not request.user.is_authenticated:
-        return error_json_response(401, "Sign in first.", code="unauthenticated")
-    try:
-        thread = thread_get_for_user(user=request.user, thread_id=thread_id)
-    except NotFound as exc:
-        return error_json_response(404, exc.message, code="not_found")
     kind = request.GET.get("format", "md")
     if kind == "md":
         response = HttpResponse(thread_export_markdown(thread=thread), content_type="text/markdown; charset=utf-8")
@@ -183,33 +187,25 @@ def thread_export(request: HttpRequest, thread_id: str) -> HttpResponse:
         response = JsonResponse({"object": "chat.export", "thread": thread_object(thread),
                                  "messages": [message_object(m) for m in messages]}, json_dumps_params={"indent": 2})
     else:
-        return error_json_response(400, "'format' must be 'md' or 'json'.", param="format")
+        raise InvalidRequest("'format' must be 'md' or 'json'.", param="format")
     response["Content-Disposition"] = f'attachment; filename="{thread.id}.{kind}"'
-    patch_cache_control(response, no_store=True)
     return response
 
 
 @require_POST
-def thread_version_select(request: HttpRequest, thread_id: str) -> JsonResponse:
+@_signed_in_thread
+def thread_version_select(request: HttpRequest, thread) -> JsonResponse:
     """Switch one place of the conversation to another version (``{"version": id}``, an id
     from that entry's ``versions``); answers the fresh snapshot's last page."""
-    if not request.user.is_authenticated:
-        return error_json_response(401, "Sign in first.", code="unauthenticated")
     try:
-        thread = thread_get_for_user(user=request.user, thread_id=thread_id)
-        try:
-            body = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
-            raise InvalidRequest("The body must be a JSON object.") from None
-        if not isinstance(body, dict):
-            raise InvalidRequest("The body must be a JSON object.")
-        chat_version_select(thread=thread, version_id=body.get("version"))
-        entries, has_more = thread_chat_history(thread=thread)
-    except EntitiesError as exc:
-        return error_json_response(exc.status, exc.message, param=exc.param, code=exc.code)
-    response = JsonResponse(_snapshot(thread, entries, has_more))
-    patch_cache_control(response, no_store=True)
-    return response
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("The body must be a JSON object.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object.")
+    chat_version_select(thread=thread, version_id=body.get("version"))
+    entries, has_more = thread_chat_history(thread=thread)
+    return JsonResponse(_snapshot(thread, entries, has_more))
 
 
 @require_safe
