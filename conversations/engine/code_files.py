@@ -18,8 +18,8 @@ from pathlib import PurePosixPath
 
 from django.contrib.auth import get_user_model
 
-from assistants.models import Assistant
-from conversations.models import Message, Run, Thread, text_part
+from conversations.engine.resources import run_resource_ids
+from conversations.models import Message, Run, text_part
 from files.models import OUTPUT_PURPOSE, File
 from files.selectors import files_for_user
 from files.services import file_create, file_read
@@ -32,18 +32,9 @@ DATA_DIR = "/mnt/data"
 SANDBOX_LINK = "sandbox:" + DATA_DIR + "/"
 
 
-def _ci_ids(tool_resources: dict | None) -> list[str]:
-    return list(((tool_resources or {}).get("code_interpreter") or {}).get("file_ids") or [])
-
-
 def run_file_ids(run: Run) -> list[str]:
     """The ids the run's code interpreter gets, in order, without repeats."""
-    ids: list[str] = []
-    if run.assistant_id:
-        assistant = Assistant.objects.filter(pk=run.assistant_id).only("tool_resources").first()
-        ids += _ci_ids(assistant.tool_resources if assistant else None)
-    thread = Thread.objects.filter(pk=run.thread_id).only("tool_resources").first()
-    ids += _ci_ids(thread.tool_resources if thread else None)
+    ids = run_resource_ids(run, "code_interpreter", "file_ids")
     for attachments in Message.objects.filter(thread_id=run.thread_id).exclude(attachments=[]).values_list(
             "attachments", flat=True):
         for attachment in attachments or []:

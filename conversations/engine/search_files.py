@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from assistants.models import Assistant
-from conversations.models import Action, Message, Run, Thread
+from conversations.engine.resources import run_resource_ids
+from conversations.models import Action, Message, Run
 
 FILE_SEARCH = "file_search"
 
@@ -22,19 +22,9 @@ def file_search_tool(run_tools: list[dict]) -> dict | None:
     return next((t for t in run_tools or [] if t.get("type") == FILE_SEARCH), None)
 
 
-def _store_ids(tool_resources: dict | None) -> list[str]:
-    return list(((tool_resources or {}).get(FILE_SEARCH) or {}).get("vector_store_ids") or [])
-
-
 def run_store_ids(run: Run) -> list[str]:
     """The vector stores the run searches, in order, without repeats."""
-    ids: list[str] = []
-    if run.assistant_id:
-        assistant = Assistant.objects.filter(pk=run.assistant_id).only("tool_resources").first()
-        ids += _store_ids(assistant.tool_resources if assistant else None)
-    thread = Thread.objects.filter(pk=run.thread_id).only("tool_resources").first()
-    ids += _store_ids(thread.tool_resources if thread else None)
-    return list(dict.fromkeys(i for i in ids if i))
+    return list(dict.fromkeys(i for i in run_resource_ids(run, FILE_SEARCH, "vector_store_ids") if i))
 
 
 def offered(run: Run) -> bool:
