@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connection
 
 from files.services import sweep_expired, sweep_orphans
 
@@ -29,7 +29,10 @@ def sweep_once(*, orphans: bool) -> dict:
             done["orphans"] = sweep_orphans()
         return done
     finally:
-        close_old_connections()
+        # Closed, not kept: the pass runs in whatever worker thread the loop's default
+        # executor hands out, and a loop that goes away (tests, reloads) takes its threads
+        # with it while their kept connections stay open on the server until they pile up.
+        connection.close()
 
 
 async def sweep_forever(interval: float | None = None) -> None:
