@@ -194,9 +194,11 @@ def _fill_step_time(step: dict, run: Run, finished_at) -> None:
     if status == "completed":
         step["completed_at"] = unix(finished_at or run.completed_at)
     elif status == "cancelled":
-        step["cancelled_at"] = unix(run.cancelled_at or finished_at)
+        # The step's own end first: the live event went out before the run itself ended
+        # (a second later, at times), and a replay must show the same time.
+        step["cancelled_at"] = unix(finished_at or run.cancelled_at)
     elif status == "failed":
-        step["failed_at"] = unix(run.failed_at or finished_at)
+        step["failed_at"] = unix(finished_at or run.failed_at)
         step["last_error"] = run.last_error
     elif status == "expired":
         step["expired_at"] = unix(finished_at or run.expires_at)
