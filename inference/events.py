@@ -20,6 +20,17 @@ class TextDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning ("thinking") text, shown apart from the reply.
+
+    Backends send it when the server separates it (``reasoning_content`` / ``reasoning``
+    deltas, Ollama's ``thinking``); it usually comes before the turn's text or tool calls.
+    """
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCallDelta:
     """A fragment of the tool call at `index`.
 
@@ -39,6 +50,7 @@ class Usage:
 
     prompt_tokens: int
     completion_tokens: int
+    reasoning_tokens: int = 0  # of completion_tokens, when the server says (completion_tokens_details)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +68,7 @@ class StreamError:
     code: str = "server_error"
 
 
-InferenceEvent = Union[TextDelta, ToolCallDelta, Usage, Finish, StreamError]
+InferenceEvent = Union[TextDelta, ReasoningDelta, ToolCallDelta, Usage, Finish, StreamError]
 
 
 @dataclass

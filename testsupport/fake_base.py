@@ -214,6 +214,9 @@ class StreamFormat:
     def tool_calls(self, calls: list[tuple[str, str]], fragment_size: int) -> list[bytes]:
         raise NotImplementedError
 
+    def reasoning(self, text: str, field: str) -> bytes:
+        raise NotImplementedError
+
     def closing(self, finish: str, usage: tuple[int, int]) -> list[bytes]:
         raise NotImplementedError
 
@@ -226,21 +229,24 @@ async def play(fmt: StreamFormat, scenario: Scenario, echo: list[str], prompt_to
     if isinstance(scenario, Reply):
         if not await exchange.pause(scenario.first_delay):
             return
-        for number, chunk in enumerate(scenario.chunks):
+        frames = [fmt.reasoning(piece, scenario.reasoning_field) for piece in scenario.reasoning]
+        frames += [fmt.text(chunk) for chunk in scenario.chunks]
+        for number, frame in enumerate(frames):
             if number and not await exchange.pause(scenario.delay):
                 return
-            if not await exchange.write(fmt.text(chunk)):
+            if not await exchange.write(frame):
                 return
-        usage = scenario.usage or (prompt_tokens, len(scenario.chunks))
+        usage = scenario.usage or _counted(prompt_tokens, len(scenario.chunks), len(scenario.reasoning))
         await _write_all(exchange, fmt.closing(scenario.finish, usage))
         return
     if isinstance(scenario, ToolCalls):
-        frames = [fmt.text(chunk) for chunk in (words(scenario.text) if scenario.text else [])]
+        frames = [fmt.reasoning(piece, scenario.reasoning_field) for piece in scenario.reasoning]
+        frames += [fmt.text(chunk) for chunk in (words(scenario.text) if scenario.text else [])]
         frames += fmt.tool_calls(scenario.calls, scenario.fragment_size)
         for frame in frames:
             if not await exchange.write(frame) or not await exchange.pause(0):
                 return
-        usage = scenario.usage or (prompt_tokens, len(frames))
+        usage = scenario.usage or _counted(prompt_tokens, len(frames) - len(scenario.reasoning), len(scenario.reasoning))
         await _write_all(exchange, fmt.closing("tool_calls", usage))
         return
     for chunk in echo[: scenario.after_chunks]:
@@ -253,6 +259,11 @@ async def play(fmt: StreamFormat, scenario: Scenario, echo: list[str], prompt_to
     elif isinstance(scenario, Malformed):
         await exchange.write(fmt.garbage)
         await exchange.end()
+
+
+def _counted(prompt: int, content: int, reasoning: int) -> tuple[int, int] | tuple[int, int, int]:
+    """The default usage: a token per frame, and the reasoning ones apart when there are any."""
+    return (prompt, content + reasoning, reasoning) if reasoning else (prompt, content)
 
 
 async def _write_all(exchange: Exchange, frames: list[bytes]) -> None:

@@ -96,6 +96,9 @@ class _OllamaStream(StreamFormat):
     def text(self, text: str) -> bytes:
         return self.message({"content": text})
 
+    def reasoning(self, text: str, field: str) -> bytes:
+        return self.message({"content": "", "thinking": text})  # Ollama has one name for it
+
     def calls(self, calls: list[tuple[str, str]]) -> list[dict]:
         return [{"function": {"name": name, "arguments": json.loads(arguments or "{}")}} for name, arguments in calls]
 

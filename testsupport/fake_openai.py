@@ -29,8 +29,11 @@ def _sse(data: dict | str) -> bytes:
     return f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n".encode()
 
 
-def _usage(usage: tuple[int, int]) -> dict:
-    return {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}
+def _usage(usage: tuple[int, ...]) -> dict:
+    counted = {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": usage[0] + usage[1]}
+    if len(usage) > 2:
+        counted["completion_tokens_details"] = {"reasoning_tokens": usage[2]}
+    return counted
 
 
 class FakeOpenAIServer(FakeModelServer):
@@ -143,6 +146,9 @@ class _OpenAIStream(StreamFormat):
 
     def text(self, text: str) -> bytes:
         return self.chunk({"content": text})
+
+    def reasoning(self, text: str, field: str) -> bytes:
+        return self.chunk({field: text})
 
     def tool_calls(self, calls: list[tuple[str, str]], fragment_size: int) -> list[bytes]:
         frames = []

@@ -13,10 +13,16 @@ class Reply:
     """Stream `chunks` as text, then finish with `finish` and `usage` (default: counted)."""
 
     chunks: list[str]
-    usage: tuple[int, int] | None = None
+    usage: tuple[int, int] | tuple[int, int, int] | None = None
     delay: float = 0.0
     finish: str = "stop"
     first_delay: float = 0.0
+    # Streamed before the text, as a thinking model does. The OpenAI fake puts it in
+    # `delta.<reasoning_field>` ("reasoning_content": vLLM, llama.cpp; "reasoning":
+    # OpenRouter, LM Studio), the Ollama fake in `message.thinking`. A third usage number
+    # (default: one per piece) is reported as completion_tokens_details.reasoning_tokens.
+    reasoning: list[str] = field(default_factory=list)
+    reasoning_field: str = "reasoning_content"
 
 
 @dataclass
@@ -30,7 +36,9 @@ class ToolCalls:
     calls: list[tuple[str, str]]
     fragment_size: int = 5
     text: str = ""
-    usage: tuple[int, int] | None = None
+    usage: tuple[int, int] | tuple[int, int, int] | None = None
+    reasoning: list[str] = field(default_factory=list)  # as Reply's, streamed first
+    reasoning_field: str = "reasoning_content"
 
 
 @dataclass

@@ -24,7 +24,8 @@ class InferenceBackend(abc.ABC):
     CONTRACT of `stream(request)`:
 
     * It is an async generator of `inference.events` values: any number of `TextDelta`,
-      `ToolCallDelta` and `Usage`, then exactly one `Finish` or `StreamError`, then nothing.
+      `ReasoningDelta`, `ToolCallDelta` and `Usage`, then exactly one `Finish` or
+      `StreamError`, then nothing. Reasoning text never goes into a `TextDelta`.
     * It never raises for transport trouble: a refused connection, DNS failure, connect
       or read timeout (INFERENCE_READ_TIMEOUT bounds the gap between two chunks), HTTP
       4xx/5xx, a malformed chunk, or a connection dropped mid-reply all become one

@@ -20,7 +20,7 @@ from inference.backends.clients import (
     transport_error_message,
 )
 from inference.backends.ollama_vision import model_sees, ollama_content
-from inference.events import ChatRequest, Finish, InferenceEvent, StreamError, TextDelta, ToolCallDelta, Usage
+from inference.events import ChatRequest, Finish, InferenceEvent, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, Usage
 from inference.vision import has_images
 
 DEFAULT_PORT = 11434
@@ -113,6 +113,8 @@ class _Reply:
             return []
         events: list[InferenceEvent] = []
         message = chunk.get("message") or {}
+        if message.get("thinking"):
+            events.append(ReasoningDelta(message["thinking"]))
         if message.get("content"):
             events.append(TextDelta(message["content"]))
         for call in message.get("tool_calls") or []:

@@ -26,7 +26,9 @@ from inference.backends.clients import (
     stream_timeout,
     transport_error_message,
 )
-from inference.events import FINISH_REASONS, ChatRequest, Finish, InferenceEvent, StreamError, TextDelta, ToolCallDelta, Usage
+from inference.events import (
+    FINISH_REASONS, ChatRequest, Finish, InferenceEvent, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, Usage,
+)
 from inference.vision import for_model, sees_by_setting
 
 @dataclass(frozen=True)
@@ -112,10 +114,17 @@ class OpenAICompatBackend(InferenceBackend):
                         return
                     if chunk.get("usage"):
                         counted = chunk["usage"]
-                        usage = Usage(counted.get("prompt_tokens") or 0, counted.get("completion_tokens") or 0)
+                        details = counted.get("completion_tokens_details") or {}
+                        usage = Usage(counted.get("prompt_tokens") or 0, counted.get("completion_tokens") or 0,
+                                      details.get("reasoning_tokens") or 0)
                     for choice in (chunk.get("choices") or ())[:1]:
                         delta = choice.get("delta")
                         if delta:
+                            # vLLM, llama.cpp and DeepSeek name it reasoning_content; OpenRouter
+                            # and LM Studio reasoning.
+                            thought = delta.get("reasoning_content") or delta.get("reasoning")
+                            if thought and isinstance(thought, str):
+                                yield ReasoningDelta(thought)
                             content = delta.get("content")
                             if content:
                                 yield TextDelta(content)
