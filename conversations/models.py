@@ -166,6 +166,8 @@ class Run(models.Model):
     reasoning_effort = models.CharField(max_length=16, null=True, blank=True)
     # The run's include[] (createRun's query): its file_search step events carry the results' content.
     include = models.JSONField(default=list, blank=True)
+    # The Responses API's max_tool_calls: how many built-in / server-side tool calls the run may run.
+    max_tool_calls = models.IntegerField(null=True, blank=True)
     # Engine bookkeeping (not part of the public object).
     lease_owner = models.CharField(max_length=100, blank=True, default="")
     lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)

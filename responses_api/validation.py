@@ -222,6 +222,7 @@ def response_create(body: Any) -> dict:
         "reasoning_effort": f.string((reasoning or {}).get("effort"), "reasoning.effort", nullable=True,
                                      choices=("none", "minimal", "low", "medium", "high", "xhigh")),
         "metadata": f.metadata(body.get("metadata")) or {},
+        "max_tool_calls": f.integer(body.get("max_tool_calls"), "max_tool_calls", minimum=1),
     }
     return {
         "input": inputs,

@@ -145,11 +145,18 @@ def build_chat_request(run: Run, *, backend_model: str) -> ChatRequest:
             system = f"{system}\n\n{note}" if system else note
     messages = ([{"role": "system", "content": system}] if system else []) + history
     from conversations.engine.search_files import offered
+    from conversations.engine.tools import builtin_tools_spent, client_tools
 
-    tools = model_tools(run.tools, file_search=offered(run))
-    if isinstance(run.tool_choice, dict) and run.tool_choice.get("type") == "file_search" and not any(
-            (t.get("function") or {}).get("name") == "file_search" for t in tools):
-        choice = None  # no stores to search: the model is not forced to call a tool it lacks
+    spent = builtin_tools_spent(run)
+    tools = model_tools(client_tools(run.tools), file_search=False) if spent else \
+        model_tools(run.tools, file_search=offered(run))
+    forced = model_tool_choice(run.tool_choice)
+    forced_name = (forced.get("function") or {}).get("name") if isinstance(forced, dict) else None
+    if forced_name and forced_name not in {(t.get("function") or {}).get("name") for t in tools} and (
+            spent or forced_name == "file_search"):
+        choice = None  # no stores to search, or max_tool_calls spent: the model is not forced to call a tool it lacks
+    elif spent and forced == "required":
+        choice = None
     else:
         choice = model_tool_choice(run.tool_choice) if tools else None
     return ChatRequest(

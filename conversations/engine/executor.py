@@ -22,7 +22,7 @@ from conversations.engine.db import db
 from conversations.engine.endings import RunEndings
 from conversations.engine.events import message_text_delta, step_tool_call_delta
 from conversations.engine.stream import RunStream
-from conversations.engine.tools import classify_call, code_from_arguments, execute_action
+from conversations.engine.tools import classify_call, code_from_arguments, execute_action, hold_calls_over_limit
 from conversations.models import Action, Message, Run
 from conversations.presenters import (
     file_search_object, message_object, message_step_object, new_tool_step_object, run_object, tool_step_object,
@@ -338,7 +338,9 @@ class RunExecutor(RunEndings):
         server = [a for a in actions if not a.client_side]
         if server:
             tools_started = time.perf_counter()
-            await asyncio.gather(*(execute_action(a, run_tools=self.run.tools, run=self.run) for a in server))
+            await db(hold_calls_over_limit, self.run, server)
+            await asyncio.gather(*(execute_action(a, run_tools=self.run.tools, run=self.run) for a in server
+                                   if a.status == Action.Status.PENDING))
             self.waited += time.perf_counter() - tools_started
             await db(store.finish_actions, server)
             for position, action in enumerate(actions):

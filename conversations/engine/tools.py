@@ -13,6 +13,7 @@ from conversations.models import Action
 log = logging.getLogger(__name__)
 
 CODE_INTERPRETER = "code_interpreter"
+TOOL_CALL_LIMIT_ERROR = "max_tool_calls reached"
 
 
 def declared_functions(run_tools: list[dict]) -> set[str]:
@@ -50,6 +51,35 @@ def classify_call(name: str, run_tools: list[dict], available_functions: dict | 
             name in server_side_functions(run_tools) and get_function(name) is not None)
         return Action.ToolType.FUNCTION, not server
     return Action.ToolType.FUNCTION, False
+
+
+def builtin_calls_made(run) -> int:
+    """How many server-side tool calls ``run`` has run (calls left out by max_tool_calls not counted)."""
+    return Action.objects.filter(run_id=run.id, client_side=False).exclude(error=TOOL_CALL_LIMIT_ERROR).count()
+
+
+def hold_calls_over_limit(run, actions: list[Action]) -> None:
+    """Mark the server-side ``actions`` beyond ``run.max_tool_calls`` as not run: OpenAI ignores a
+    model's further calls; the model reads why and answers (it is offered no built-in tool again)."""
+    if run.max_tool_calls is None:
+        return
+    left = max(0, run.max_tool_calls - (builtin_calls_made(run) - len(actions)))
+    for action in actions[left:]:
+        action.output = json.dumps({"error": f"not run: this response may make at most {run.max_tool_calls} "
+                                             "tool calls (max_tool_calls); answer with what you have"})
+        action.status, action.error = Action.Status.FAILED, TOOL_CALL_LIMIT_ERROR
+        action.completed_at = timezone.now()
+
+
+def builtin_tools_spent(run) -> bool:
+    """True once ``run`` made its max_tool_calls built-in / server-side calls."""
+    return run.max_tool_calls is not None and builtin_calls_made(run) >= run.max_tool_calls
+
+
+def client_tools(run_tools: list[dict]) -> list[dict]:
+    """The client's functions of ``run_tools`` (what a run is offered once max_tool_calls is spent)."""
+    return [t for t in run_tools or [] if t.get("type") == "function"
+            and classify_call((t.get("function") or {}).get("name"), run_tools)[1]]
 
 
 def code_from_arguments(arguments: str) -> str:

@@ -141,3 +141,45 @@ def test_a_function_named_like_a_server_function_is_the_clients_without_server_s
         sdk.responses.create(model="cloud/x", input="x", tools=[{"type": "function", "name": "nope",
                                                                   "server_side": True}])
     assert caught.value.body["param"] == "tools[0].server_side"
+
+
+FLIGHTS = {"type": "function", "name": "get_flight_times", "server_side": True,
+           "parameters": {"type": "object", "properties": {"departure": {"type": "string"},
+                                                           "arrival": {"type": "string"}}}}
+FLIGHT_CALL = ("get_flight_times", '{"departure": "JFK", "arrival": "LAX"}')
+
+
+def _offered(request: dict) -> list[str]:
+    return sorted(t["function"]["name"] for t in request.get("tools") or [])
+
+
+def test_max_tool_calls_leaves_further_server_calls_unrun_and_the_model_answers_without_them(sdk, cloud):
+    cloud.push(ToolCalls([FLIGHT_CALL, FLIGHT_CALL]), Reply(FAKE_CHUNKS))
+    response = sdk.responses.create(model="cloud/x", input="JFK to LAX, twice?", tools=[FLIGHTS, WEATHER],
+                                    max_tool_calls=1)
+
+    ran, held, message = response.output
+    assert (ran.type, ran.status, ran.error, json.loads(ran.output)["duration"]) == (
+        "mcp_call", "completed", None, "5h 30m")
+    assert (held.type, held.status, held.error.message) == ("mcp_call", "failed", "max_tool_calls reached")
+    assert "max_tool_calls" in held.output
+    assert (response.status, response.output_text, response.max_tool_calls) == ("completed", FAKE_TEXT, 1)
+    # Spent: the next turn offers the client's function only, so the model answers.
+    assert [_offered(r) for r in cloud.requests] == [["get_flight_times", "get_weather"], ["get_weather"]]
+    assert "max_tool_calls" in cloud.requests[1]["messages"][-1]["content"]
+
+
+def test_max_tool_calls_counts_across_rounds_and_streams_the_held_call_too(sdk, cloud):
+    cloud.push(ToolCalls([FLIGHT_CALL]), ToolCalls([FLIGHT_CALL]), Reply(FAKE_CHUNKS))
+    with sdk.responses.stream(model="cloud/x", input="JFK to LAX?", tools=[FLIGHTS], max_tool_calls=1) as stream:
+        types = [e.type for e in stream]
+        final = stream.get_final_response()
+
+    assert [i.type for i in final.output] == ["mcp_call", "mcp_call", "message"]
+    assert types.count("response.mcp_call.completed") == 2 and types[-1] == "response.completed"
+    assert [_offered(r) for r in cloud.requests] == [["get_flight_times"], [], []]
+    stored = sdk.responses.retrieve(final.id)
+    assert [(i.type, i.status) for i in stored.output] == [("mcp_call", "completed"), ("mcp_call", "failed"),
+                                                           ("message", "completed")]
+    with pytest.raises(openai.BadRequestError):
+        sdk.responses.create(model="cloud/x", input="x", max_tool_calls=0)
