@@ -1,4 +1,6 @@
-"""A thread's conversation as a tree of versions (docs/ui.md, *Branches*). Read-only.
+"""A thread's conversation as a tree of versions (docs/ui.md, *Branches*): where a new row
+attaches, and the tree read back. Writes nothing; the branch writes (edit, regenerate,
+version switch) are ``conversations.services.branches``.
 
 Storage (conversations.models): every message has a ``parent`` (the message it follows on its
 branch) and a ``superseded`` flag (off the active branch); every run has a ``parent_message``
@@ -7,8 +9,11 @@ regenerate adds a sibling run (same parent message). The *active branch* is the 
 messages whose flag is clear; ``Message.objects`` reads only those, so the API and the
 model's context see one linear conversation.
 
-A first message is its own parent. Rows without one (bulk-created in order, or older than
-branching) follow the message created just before them; runs without one answer the newest message created before them.
+Every writer of a message or a run (the services, and the engine for the replies) places it
+with ``message_parent_id`` / ``run_parent_message_id`` when it inserts the row: a new message
+follows the active leaf, a new run answers it. A first message is its own parent. Rows without
+one (bulk-created in order, or older than branching) follow the message created just before
+them; runs without one answer the newest message created before them.
 """
 
 from __future__ import annotations
@@ -17,6 +22,23 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from conversations.models import ACTIVE_RUN_STATUSES, Message, Run, Thread
+
+
+def active_leaf_id(*, thread_id: str) -> str | None:
+    """The newest message on ``thread_id``'s active branch (what a new message or run follows)."""
+    return (Message.objects.filter(thread_id=thread_id).order_by("-created_at", "-id")
+            .values_list("id", flat=True).first())
+
+
+def message_parent_id(*, thread_id: str, message_id: str) -> str:
+    """The ``parent`` of a new active message ``message_id``: the active leaf, or the message
+    itself when it is the thread's first (an empty parent means "not recorded")."""
+    return active_leaf_id(thread_id=thread_id) or message_id
+
+
+def run_parent_message_id(*, thread_id: str) -> str | None:
+    """The ``parent_message`` of a new run on ``thread_id``: the message it answers."""
+    return active_leaf_id(thread_id=thread_id)
 
 
 @dataclass

@@ -48,12 +48,6 @@ class ActiveMessageManager(models.Manager):
         return super().get_queryset().filter(superseded=False)
 
 
-def active_leaf_id(thread_id: str) -> str | None:
-    """The newest message on ``thread_id``'s active branch (what a new message or run follows)."""
-    return (Message.objects.filter(thread_id=thread_id).order_by("-created_at", "-id")
-            .values_list("id", flat=True).first())
-
-
 class Message(models.Model):
     class Status(models.TextChoices):
         IN_PROGRESS = "in_progress"
@@ -78,10 +72,12 @@ class Message(models.Model):
     run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
     attachments = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    # Branching (docs/ui.md): the message this one follows on its branch (set on save to the
-    # active leaf, itself for a first message; rows bulk-created in order leave it empty and
-    # follow the one before them),
-    # and whether it is off the active branch (an earlier version of an edit or a regenerate).
+    # A thinking model's reasoning before this reply (not part of its content; docs/responses.md).
+    reasoning = models.TextField(blank=True, default="")
+    # Branching (docs/ui.md): the message this one follows on its branch (the writers set it
+    # through conversations.services.branches: the active leaf, itself for a first message;
+    # rows bulk-created in order leave it empty and follow the one before them), and whether
+    # it is off the active branch (an earlier version of an edit or a regenerate).
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     superseded = models.BooleanField(default=False)
 
@@ -95,12 +91,6 @@ class Message(models.Model):
             models.Index(fields=["thread", "created_at", "id"], name="msg_thread_created"),
             models.Index(fields=["owner", "created_at"], name="msg_owner_created"),
         ]
-
-    def save(self, *args, **kwargs):
-        if self._state.adding and self.parent_id is None and not self.superseded and self.thread_id:
-            # A first message is its own parent: an empty parent means "not recorded".
-            self.parent_id = active_leaf_id(self.thread_id) or self.id
-        super().save(*args, **kwargs)
 
     def text(self) -> str:
         """The concatenated text parts."""
@@ -173,7 +163,8 @@ class Run(models.Model):
     lease_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     tool_rounds = models.IntegerField(default=0)
     event_seq = models.IntegerField(default=0, help_text="Last stream event sequence number of a finished segment.")
-    # Branching (docs/ui.md): the active message this run answers, set on create.
+    # Branching (docs/ui.md): the active message this run answers, set on create
+    # (conversations.services.branches).
     parent_message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
@@ -182,11 +173,6 @@ class Run(models.Model):
             models.Index(fields=["thread", "created_at", "id"], name="run_thread_created"),
             models.Index(fields=["owner", "status"], name="run_owner_status"),
         ]
-
-    def save(self, *args, **kwargs):
-        if self._state.adding and self.parent_message_id is None and self.thread_id:
-            self.parent_message_id = active_leaf_id(self.thread_id)
-        super().save(*args, **kwargs)
 
     @property
     def is_terminal(self) -> bool:
@@ -226,6 +212,8 @@ class Action(models.Model):
     error = models.TextField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The reasoning before the model turn's calls, on the step's first call only.
+    reasoning = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["created_at", "index"]
