@@ -72,10 +72,8 @@ class Message(models.Model):
     run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
     attachments = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    # A thinking model's reasoning before this reply (not part of its content; docs/responses.md).
-    reasoning = models.TextField(blank=True, default="")
     # Branching (docs/ui.md): the message this one follows on its branch (the writers set it
-    # through conversations.services.branches: the active leaf, itself for a first message;
+    # with conversations.branches: the active leaf, itself for a first message;
     # rows bulk-created in order leave it empty and follow the one before them), and whether
     # it is off the active branch (an earlier version of an edit or a regenerate).
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -164,7 +162,7 @@ class Run(models.Model):
     tool_rounds = models.IntegerField(default=0)
     event_seq = models.IntegerField(default=0, help_text="Last stream event sequence number of a finished segment.")
     # Branching (docs/ui.md): the active message this run answers, set on create
-    # (conversations.services.branches).
+    # (conversations.branches).
     parent_message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
@@ -212,8 +210,6 @@ class Action(models.Model):
     error = models.TextField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    # The reasoning before the model turn's calls, on the step's first call only.
-    reasoning = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["created_at", "index"]
