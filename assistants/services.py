@@ -8,6 +8,7 @@ from django.db import transaction
 
 from assistants.models import Assistant
 from files.references import check_references, tool_resource_refs
+from retrieval.services.resources import file_search_resources
 
 ASSISTANT_FIELDS = (
     "model", "name", "description", "instructions", "tools", "tool_resources", "metadata",
@@ -15,19 +16,38 @@ ASSISTANT_FIELDS = (
 )
 
 
+def tool_resources_resolve(*, user, tool_resources: dict | None, path: str = "tool_resources") -> dict | None:
+    """The stored form of validated ``tool_resources`` (an assistant's or a thread's): the
+    code interpreter's file ids checked to be the user's files, ``file_search`` reduced to the
+    user's own ``vector_store_ids`` (the ``vector_stores`` helper creates its store here).
+    400 naming the param otherwise. Call it inside the transaction that stores the result."""
+    if tool_resources is None:
+        return None
+    check_references(owner_id=user.pk, refs=tool_resource_refs(tool_resources, path))
+    resolved = dict(tool_resources)
+    if tool_resources.get("file_search") is not None:
+        resolved["file_search"] = file_search_resources(user=user, file_search=tool_resources["file_search"],
+                                                        path=f"{path}.file_search")
+    return resolved
+
+
+@transaction.atomic
 def assistant_create(*, user, model: str, **fields) -> Assistant:
-    """Create an assistant owned by ``user``."""
+    """Create an assistant owned by ``user`` (stores asked for with ``vector_stores`` with it)."""
     unknown = set(fields) - set(ASSISTANT_FIELDS)
     if unknown:
         raise TypeError(f"unknown assistant fields: {sorted(unknown)}")
     values = {k: v for k, v in fields.items() if v is not None}
-    check_references(owner_id=user.pk, refs=tool_resource_refs(values.get("tool_resources")))
+    if "tool_resources" in values:
+        values["tool_resources"] = tool_resources_resolve(user=user, tool_resources=values["tool_resources"])
     return Assistant.objects.create(owner=user, model=model, **values)
 
 
+@transaction.atomic
 def assistant_update(*, assistant: Assistant, **fields) -> Assistant:
     """Change the given fields only (an explicit None clears a nullable field)."""
-    check_references(owner_id=assistant.owner_id, refs=tool_resource_refs(fields.get("tool_resources")))
+    if fields.get("tool_resources") is not None:
+        fields["tool_resources"] = tool_resources_resolve(user=assistant.owner, tool_resources=fields["tool_resources"])
     for name, value in fields.items():
         if name not in ASSISTANT_FIELDS:
             raise TypeError(f"unknown assistant field: {name}")

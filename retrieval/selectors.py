@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
 from kernel.errors import InvalidRequest, NotFound
 from kernel.pagination import PageParams, paginate
@@ -16,6 +17,19 @@ def store_get_for_user(*, user, store_id: str) -> VectorStore:
     if store is None:
         raise NotFound(f"No vector store found with id '{store_id}'.", param="vector_store_id")
     return store
+
+
+def store_ids_usable(*, user, store_ids: list[str]) -> set[str]:
+    """Those of ``store_ids`` that are the user's stores and not expired (one query)."""
+    if not store_ids:
+        return set()
+    alive = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    return set(VectorStore.objects.filter(alive, owner=user, pk__in=store_ids).values_list("pk", flat=True))
+
+
+def store_file_ids(*, store: VectorStore, file_ids: list[str]) -> set[str]:
+    """Those of ``file_ids`` already attached to ``store`` (whatever their status)."""
+    return set(VectorStoreFile.objects.filter(vector_store=store, file_id__in=file_ids).values_list("file_id", flat=True))
 
 
 def store_list(*, user, page: PageParams) -> tuple[list[VectorStore], bool]:

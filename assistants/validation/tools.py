@@ -6,10 +6,12 @@ from typing import Any
 
 from kernel.errors import InvalidRequest
 from kernel.validation import fields as f
+from retrieval import validation as store_rules
 
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 TOOL_TYPES = ("code_interpreter", "file_search", "function")
 MAX_CODE_FILES = 20
+MAX_STORE_FILES = 10_000  # OpenAI's cap on `vector_stores[i].file_ids`
 # Entities extension on a function tool: run the server's registered function of this name
 # (docs/tools.md). Without it a declared function is the client's, whatever its name.
 SERVER_SIDE = "server_side"
@@ -24,8 +26,7 @@ def tools(value: Any, path: str, *, max_items: int) -> list[dict] | None:
 
 
 def tool(value: Any, path: str) -> dict:
-    """One tool. `file_search` is accepted and stored, but Entities has no vector stores
-    to search, so the engine does not offer it to the model (see docs/api.md)."""
+    """One tool definition (`file_search` with its `max_num_results` and `ranking_options`)."""
     if not isinstance(value, dict):
         raise f.invalid_type(path, "an object", value)
     kind = f.string(value.get("type"), f.join(path, "type"), choices=TOOL_TYPES)
@@ -141,7 +142,9 @@ def reasoning_effort(value: Any, path: str = "reasoning_effort") -> str | None:
 
 
 def tool_resources(value: Any, path: str = "tool_resources") -> dict | None:
-    """`code_interpreter.file_ids` (≤20) and `file_search` (stored, not searched: no vector stores)."""
+    """`code_interpreter.file_ids` (≤20) and `file_search`: `vector_store_ids` (≤1) or the
+    `vector_stores` helper (≤1 store to create, ≤10,000 file ids). Shapes only: the services
+    check that the ids are the caller's (assistants.services.tool_resources_resolve)."""
     if value is None:
         return None
     f.obj(value, path, allowed=("code_interpreter", "file_search"))
@@ -162,13 +165,25 @@ def tool_resources(value: Any, path: str = "tool_resources") -> dict | None:
             ids = f.array(fs["vector_store_ids"], f.join(fs_path, "vector_store_ids"), max_items=1)
             out["vector_store_ids"] = _strings(ids, f.join(fs_path, "vector_store_ids"))
         if fs.get("vector_stores") is not None:
-            stores = f.array(fs["vector_stores"], f.join(fs_path, "vector_stores"), max_items=1)
-            for i, store in enumerate(stores):
-                if not isinstance(store, dict):
-                    raise f.invalid_type(f.join(f.join(fs_path, "vector_stores"), i), "an object", store)
-            out["vector_stores"] = stores
+            stores_path = f.join(fs_path, "vector_stores")
+            stores = f.array(fs["vector_stores"], stores_path, max_items=1)
+            out["vector_stores"] = [_new_store(store, f.join(stores_path, i)) for i, store in enumerate(stores)]
         cleaned["file_search"] = out
     return cleaned
+
+
+def _new_store(value: Any, path: str) -> dict:
+    """One `vector_stores[i]` of the store helper: {file_ids, chunking_strategy, metadata}, checked
+    with the vector store API's own rules (the service creates the store)."""
+    spec = f.obj(value, path, allowed=("file_ids", "chunking_strategy", "metadata"))
+    ids_path = f.join(path, "file_ids")
+    ids = f.array(spec.get("file_ids"), ids_path, max_items=MAX_STORE_FILES, nullable=True) or []
+    return {
+        "file_ids": [f.string(item, f.join(ids_path, i), non_empty=True, max_length=64) for i, item in enumerate(ids)],
+        "chunking_strategy": store_rules.chunking_strategy(spec.get("chunking_strategy"),
+                                                           f.join(path, "chunking_strategy")),
+        "metadata": f.metadata(spec.get("metadata"), f.join(path, "metadata")) or {},
+    }
 
 
 def _strings(items: list, path: str) -> list[str]:

@@ -14,10 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from assistants.models import Assistant
-from conversations.branches import run_parent_message_id
 from conversations.engine import state
 from conversations.engine.hooks import run_cancel_requested, run_queued
 from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run, Thread
+from conversations.services.attachments import thread_attach_files
 from conversations.services.threads import thread_create
 from kernel.errors import InvalidRequest, LimitExceeded, RunStateConflict
 
@@ -44,7 +44,7 @@ def _check_user_limit(user_id: int) -> None:
 
 
 def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> Run:
-    unknown = set(options) - set(RUN_OPTION_FIELDS) - {"additional_messages", "include", "max_tool_calls"}
+    unknown = set(options) - set(RUN_OPTION_FIELDS) - {"additional_messages", "include"}
     if unknown:
         raise TypeError(f"unknown run options: {sorted(unknown)}")
 
@@ -59,7 +59,6 @@ def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> R
         assistant = Assistant(id="", model=options.get("model") or "", instructions="", tools=[])
     return Run.objects.create(
         owner_id=thread.owner_id, thread=thread, assistant_id=assistant.id, created_at=now,
-        parent_message_id=run_parent_message_id(thread_id=thread.pk),
         lease_expires_at=now + timedelta(seconds=QUEUED_GRACE_SECONDS),
         expires_at=now + timedelta(seconds=settings.ENTITIES_RUN_EXPIRES_SECONDS),
         model=pick("model", assistant.model),
@@ -68,7 +67,6 @@ def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> R
         tools=pick("tools", assistant.tools or []),
         metadata=options.get("metadata") or {},
         include=list(options.get("include") or []),
-        max_tool_calls=options.get("max_tool_calls"),
         temperature=pick("temperature", assistant.temperature),
         top_p=pick("top_p", assistant.top_p),
         max_prompt_tokens=options.get("max_prompt_tokens"),
@@ -92,6 +90,7 @@ def _add_messages(thread: Thread, messages: list[dict]) -> None:
                 created_at=now + timedelta(microseconds=i))
         for i, m in enumerate(messages)
     ])
+    thread_attach_files(thread=thread, attachments=[a for m in messages for a in m.get("attachments") or []])
 
 
 def run_create(*, thread: Thread, assistant: Assistant | None, options: dict | None = None) -> Run:

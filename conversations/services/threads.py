@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from assistants.services import tool_resources_resolve
 from conversations.models import ACTIVE_RUN_STATUSES, Message, Run, Thread
+from conversations.services.attachments import thread_attach_files
 from conversations.services.content import content_text, title_from_text
-from files.references import check_references, messages_refs, tool_resource_refs
+from files.references import check_references, messages_refs
 
 
 @transaction.atomic
@@ -15,12 +17,14 @@ def thread_create(*, user, messages: list[dict] | None = None, metadata: dict | 
                   tool_resources: dict | None = None, param_prefix: str = "") -> Thread:
     """Create a thread with its initial messages (already validated and normalised).
 
-    File ids in them must be the user's files (400 naming ``param_prefix``-ed params).
+    File and store ids in them must be the user's (400 naming ``param_prefix``-ed params);
+    ``tool_resources.file_search.vector_stores`` creates its store, and files attached to the
+    messages for ``file_search`` go into the thread's own store (see thread_attach_files).
     """
-    check_references(owner_id=user.pk, refs=[
-        *tool_resource_refs(tool_resources, param_prefix + "tool_resources"),
-        *messages_refs(messages, param_prefix + "messages")])
-    thread = Thread.objects.create(owner=user, metadata=metadata or {}, tool_resources=tool_resources or {})
+    check_references(owner_id=user.pk, refs=messages_refs(messages, param_prefix + "messages"))
+    resources = tool_resources_resolve(user=user, tool_resources=tool_resources,
+                                       path=param_prefix + "tool_resources")
+    thread = Thread.objects.create(owner=user, metadata=metadata or {}, tool_resources=resources or {})
     if messages:
         now = timezone.now()
         rows = []
@@ -33,6 +37,7 @@ def thread_create(*, user, messages: list[dict] | None = None, metadata: dict | 
                 created_at=now + timezone.timedelta(microseconds=offset),
             ))
         Message.objects.bulk_create(rows)
+        thread_attach_files(thread=thread, attachments=[a for m in messages for a in m.get("attachments") or []])
         first_user = next((m for m in messages if m["role"] == "user"), None)
         if first_user:
             thread.title = title_from_text(content_text(first_user["content"]))
@@ -40,9 +45,11 @@ def thread_create(*, user, messages: list[dict] | None = None, metadata: dict | 
     return thread
 
 
+@transaction.atomic
 def thread_update(*, thread: Thread, **fields) -> Thread:
     """Change metadata, tool_resources or (Entities extension) title."""
-    check_references(owner_id=thread.owner_id, refs=tool_resource_refs(fields.get("tool_resources")))
+    if fields.get("tool_resources") is not None:
+        fields["tool_resources"] = tool_resources_resolve(user=thread.owner, tool_resources=fields["tool_resources"])
     for name in ("metadata", "tool_resources"):
         if name in fields:
             setattr(thread, name, fields[name] or {})
