@@ -1,4 +1,4 @@
-"""Public Assistants-API shapes for threads, messages, runs and run steps.
+"""Public Assistants-API shapes for threads, messages, runs and run steps, and the chat export.
 
 Every key of each object's required set is present (null rather than missing).
 Run steps are derived: one `message_creation` step per assistant message of a run,
@@ -8,6 +8,7 @@ one `tool_calls` step per group of actions sharing a `step_id`.
 from __future__ import annotations
 
 import json
+from datetime import timezone as dt_timezone
 
 from conversations.models import Action, Message, Run, Thread
 from kernel.timestamps import unix
@@ -202,3 +203,19 @@ def _fill_step_time(step: dict, run: Run, finished_at) -> None:
         step["last_error"] = run.last_error
     elif status == "expired":
         step["expired_at"] = unix(finished_at or run.expires_at)
+
+
+def thread_export_object(thread: Thread, messages: list[Message]) -> dict:
+    """The chat export as JSON: the thread and its messages in the /v1 shapes."""
+    return {"object": "chat.export", "thread": thread_object(thread), "messages": [message_object(m) for m in messages]}
+
+
+def thread_export_markdown(thread: Thread, messages: list[Message]) -> str:
+    """The chat export as a Markdown document: a heading with the title, then each message
+    under who wrote it and when (UTC)."""
+    lines = [f"# {thread.title or 'Chat'}", ""]
+    for message in messages:
+        who = "You" if message.role == Message.Role.USER else "Assistant"
+        when = message.created_at.astimezone(dt_timezone.utc)
+        lines += [f"## {who} · {when:%Y-%m-%d %H:%M} UTC", "", message.text().strip(), ""]
+    return "\n".join(lines).rstrip() + "\n"

@@ -144,13 +144,6 @@ def _entry_messages(entry: dict) -> list:
     return [entry["message"]] if entry["type"] == "user" else entry["messages"]
 
 
-def thread_export_markdown(*, thread: Thread) -> str:
-    """The active branch of ``thread`` as a Markdown document (the chat page's export): a
-    heading with the title, then each message under who wrote it and when (UTC)."""
-    from datetime import timezone as tz
-
-    lines = [f"# {thread.title or 'Chat'}", ""]
-    for message in Message.objects.filter(thread=thread).order_by("created_at", "id"):
-        who = "You" if message.role == Message.Role.USER else "Assistant"
-        lines += [f"## {who} · {message.created_at.astimezone(tz.utc):%Y-%m-%d %H:%M} UTC", "", message.text().strip(), ""]
-    return "\n".join(lines).rstrip() + "\n"
+def thread_export_messages(*, thread: Thread) -> list[Message]:
+    """What a chat export holds: the messages of ``thread``'s active branch, oldest first."""
+    return list(Message.objects.filter(thread=thread).order_by("created_at", "id"))

@@ -24,9 +24,8 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 from django.views.static import serve
 
 from assistants.services import assistant_ensure_default
-from conversations.models import Message
-from conversations.presenters import message_object, run_object, thread_object
-from conversations.selectors import run_step_objects, thread_chat_history, thread_export_markdown, thread_get_for_user
+from conversations.presenters import message_object, run_object, thread_export_markdown, thread_export_object
+from conversations.selectors import run_step_objects, thread_chat_history, thread_export_messages, thread_get_for_user
 from conversations.services.chat import chat_version_select
 from kernel.api.errors import error_json_response
 from kernel.errors import EntitiesError, InvalidRequest, NotFound
@@ -180,14 +179,13 @@ def thread_export(request: HttpRequest, thread) -> HttpResponse:
     """Download a chat (its active branch): ``?format=md`` (Markdown) or ``json`` (the thread
     and its messages in the /v1 shapes)."""
     kind = request.GET.get("format", "md")
-    if kind == "md":
-        response = HttpResponse(thread_export_markdown(thread=thread), content_type="text/markdown; charset=utf-8")
-    elif kind == "json":
-        messages = Message.objects.filter(thread=thread).order_by("created_at", "id")
-        response = JsonResponse({"object": "chat.export", "thread": thread_object(thread),
-                                 "messages": [message_object(m) for m in messages]}, json_dumps_params={"indent": 2})
-    else:
+    if kind not in ("md", "json"):
         raise InvalidRequest("'format' must be 'md' or 'json'.", param="format")
+    messages = thread_export_messages(thread=thread)
+    if kind == "md":
+        response = HttpResponse(thread_export_markdown(thread, messages), content_type="text/markdown; charset=utf-8")
+    else:
+        response = JsonResponse(thread_export_object(thread, messages), json_dumps_params={"indent": 2})
     response["Content-Disposition"] = f'attachment; filename="{thread.id}.{kind}"'
     return response
 
