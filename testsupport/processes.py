@@ -7,7 +7,8 @@
 `EntitiesProcess` runs `python -m uvicorn entities_project.asgi:application --port P` on
 a free loopback port with the given environment on top of this one; `ServerProcess` runs
 any command that serves a health URL. Output goes to a log file that `output()` reads
-back for failure messages.
+back for failure messages. `entities_process_pair` starts two that share the test
+database and Redis, for the multi-process tests.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -154,3 +157,30 @@ class EntitiesProcess(ServerProcess):
         port = port or free_port()
         super().__init__(uvicorn_command("entities_project.asgi:application", port), port=port,
                          env={"DEBUG": "0", **(env or {})})
+
+
+@contextmanager
+def entities_process_pair(*, django_db_blocker, openai_base_url: str) -> Iterator[tuple[EntitiesProcess, EntitiesProcess]]:
+    """Processes A and B on the test database (PostgreSQL) and Redis, their cloud model at
+    ``openai_base_url``; killed on exit, with nothing to wait for (the test database is flushed
+    after each test). Skips on SQLite: the default variant (SQLite + in-memory layer) is one
+    process by design; CI runs these in its PostgreSQL + Redis variant, where a missing Redis
+    fails them."""
+    import pytest
+
+    from testsupport.requirements import require
+
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        pytest.skip("runs in the PostgreSQL + Redis variant (DATABASE_URL is not PostgreSQL)")
+    require(bool(os.environ.get("REDIS_URL")), "needs REDIS_URL (two processes share the channel layer)")
+    with django_db_blocker.unblock():
+        env = {**database_env_for_subprocess(), "OPENAI_BASE_URL": openai_base_url, "OPENAI_API_KEY": "t"}
+    started: list[EntitiesProcess] = []
+    try:
+        for _ in range(2):
+            started.append(EntitiesProcess(env=env).start())
+        yield started[0], started[1]
+    finally:
+        for process in started:
+            process.kill()
+            process.close()

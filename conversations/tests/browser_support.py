@@ -127,6 +127,16 @@ def wait_for_run(page: Page, status: str = "completed"):
         raise AssertionError(f"{exc}\nthe page said: {said}") from None
 
 
+def regenerate(page: Page, status: str = "completed") -> tuple[str, str]:
+    """Regenerate the last reply and wait until the new run ends in ``status``; returns the
+    replaced run's id and the new one's."""
+    replaced = last_reply(page).get_attribute("data-run-id")
+    last_reply(page).get_by_role("button", name="Regenerate reply").click()
+    expect(last_reply(page)).not_to_have_attribute("data-run-id", replaced)
+    wait_for_run(page, status)
+    return replaced, last_reply(page).get_attribute("data-run-id")
+
+
 def reply_text(page: Page) -> str:
     """The rendered text of the last assistant message."""
     return last_reply(page).locator(".msg.assistant").last.inner_text()

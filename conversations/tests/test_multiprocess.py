@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Iterator
 
 import httpx
@@ -19,8 +18,7 @@ from websockets.asyncio.client import connect
 
 from conversations.models import Message, Run
 from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai
-from testsupport.processes import EntitiesProcess, database_env_for_subprocess
-from testsupport.requirements import require
+from testsupport.processes import EntitiesProcess, entities_process_pair
 from testsupport.scenarios import Reply, words
 from testsupport.sse import parse_sse
 from testsupport.users import make_person
@@ -32,30 +30,11 @@ pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(tran
 WORDS = words("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa")
 
 
-def _services_configured() -> bool:
-    url = os.environ.get("DATABASE_URL", "")
-    return url.startswith(("postgres://", "postgresql://")) and bool(os.environ.get("REDIS_URL"))
-
-
 @pytest.fixture(scope="module")
 def processes(django_db_setup, django_db_blocker, fake_openai_server) -> Iterator[tuple[EntitiesProcess, ...]]:
     """Processes A and B on the test database and Redis; their cloud model is the fake."""
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        # The default variant (SQLite + in-memory layer) is one process by design; CI runs
-        # these in its PostgreSQL + Redis variant, where a missing Redis fails them.
-        pytest.skip("runs in the PostgreSQL + Redis variant (DATABASE_URL is not PostgreSQL)")
-    require(_services_configured(), "needs DATABASE_URL=postgres://… and REDIS_URL (two processes share them)")
-    with django_db_blocker.unblock():
-        env = {**database_env_for_subprocess(), "OPENAI_BASE_URL": fake_openai_server.url, "OPENAI_API_KEY": "t"}
-    started: list[EntitiesProcess] = []
-    try:
-        for _ in range(2):
-            started.append(EntitiesProcess(env=env).start())
-        yield tuple(started)
-    finally:
-        for process in started:
-            process.kill()  # nothing to wait for: the test database is flushed after each test
-            process.close()
+    with entities_process_pair(django_db_blocker=django_db_blocker, openai_base_url=fake_openai_server.url) as pair:
+        yield pair
 
 
 @pytest.fixture

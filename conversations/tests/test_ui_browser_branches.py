@@ -8,7 +8,7 @@ import pytest
 
 from conversations.models import Message
 from conversations.tests.browser_support import *  # noqa: F401,F403 — fixtures: browser, open_page, person
-from conversations.tests.browser_support import expect, last_reply, send, shot, wait_for_run
+from conversations.tests.browser_support import expect, last_reply, regenerate, send, shot, wait_for_run
 from testsupport.factories import make_assistant, make_message, make_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,11 +19,7 @@ def test_edit_and_regenerate_keep_versions_that_can_be_stepped_through_after_a_r
     page = open_page()
     send(page, "Colour?")
     wait_for_run(page)
-    first = last_reply(page).get_attribute("data-run-id")
-    last_reply(page).get_by_role("button", name="Regenerate reply").click()
-    expect(last_reply(page)).not_to_have_attribute("data-run-id", first)
-    wait_for_run(page)
-    second = last_reply(page).get_attribute("data-run-id")
+    first, second = regenerate(page)
     expect(last_reply(page).locator(".version-count")).to_have_text("2/2")
 
     last_reply(page).get_by_role("button", name="Previous version of this reply").click()

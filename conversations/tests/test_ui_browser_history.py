@@ -7,7 +7,7 @@ import pytest
 
 from conversations.models import Message, Run
 from conversations.tests.browser_support import *  # noqa: F401,F403 — fixtures: browser, open_page, person
-from conversations.tests.browser_support import expect, last_reply, send, wait_for_run
+from conversations.tests.browser_support import expect, last_reply, regenerate, send, wait_for_run
 from testsupport.factories import make_assistant
 from testsupport.live import free_port
 
@@ -19,10 +19,7 @@ def test_a_regenerated_reply_shows_once_after_a_reload(open_page, person):
     page = open_page()
     send(page, "Say it twice")
     wait_for_run(page)
-    first = last_reply(page).get_attribute("data-run-id")
-    last_reply(page).get_by_role("button", name="Regenerate reply").click()
-    expect(last_reply(page)).not_to_have_attribute("data-run-id", first)
-    wait_for_run(page)
+    regenerate(page)
 
     page.reload()
     wait_for_run(page)
@@ -42,11 +39,7 @@ def test_a_failed_run_replaced_by_regenerate_is_left_out_after_a_reload(open_pag
     page = open_page()
     send(page, "Hello?")
     wait_for_run(page, "failed")
-    first = last_reply(page).get_attribute("data-run-id")
-    last_reply(page).get_by_role("button", name="Regenerate reply").click()
-    expect(last_reply(page)).not_to_have_attribute("data-run-id", first)
-    wait_for_run(page, "failed")
-    second = last_reply(page).get_attribute("data-run-id")
+    _, second = regenerate(page, "failed")
     expect(page.locator(".run")).to_have_count(1)
 
     page.reload()

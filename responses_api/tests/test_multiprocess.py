@@ -4,7 +4,6 @@ every other surface."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 
@@ -13,8 +12,7 @@ import pytest
 
 from conversations.models import Run
 from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai
-from testsupport.processes import EntitiesProcess, database_env_for_subprocess
-from testsupport.requirements import require
+from testsupport.processes import EntitiesProcess, entities_process_pair
 from testsupport.scenarios import Reply, words
 from testsupport.users import make_person
 
@@ -25,20 +23,8 @@ WORDS = words("alpha bravo charlie delta echo foxtrot golf hotel india juliet ki
 
 @pytest.fixture(scope="module")
 def processes(django_db_setup, django_db_blocker, fake_openai_server) -> Iterator[tuple[EntitiesProcess, ...]]:
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        pytest.skip("runs in the PostgreSQL + Redis variant (DATABASE_URL is not PostgreSQL)")
-    require(bool(os.environ.get("REDIS_URL")), "needs REDIS_URL (two processes share the channel layer)")
-    with django_db_blocker.unblock():
-        env = {**database_env_for_subprocess(), "OPENAI_BASE_URL": fake_openai_server.url, "OPENAI_API_KEY": "t"}
-    started: list[EntitiesProcess] = []
-    try:
-        for _ in range(2):
-            started.append(EntitiesProcess(env=env).start())
-        yield tuple(started)
-    finally:
-        for process in started:
-            process.kill()
-            process.close()
+    with entities_process_pair(django_db_blocker=django_db_blocker, openai_base_url=fake_openai_server.url) as pair:
+        yield pair
 
 
 def _client(process, person) -> openai.OpenAI:
