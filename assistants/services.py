@@ -17,18 +17,26 @@ ASSISTANT_FIELDS = (
 
 
 def tool_resources_resolve(*, user, tool_resources: dict | None, path: str = "tool_resources") -> dict | None:
-    """The stored form of validated ``tool_resources`` (an assistant's or a thread's): the
-    code interpreter's file ids checked to be the user's files, ``file_search`` reduced to the
+    """The stored form of validated ``tool_resources`` (an assistant's or a thread's): every
+    file id checked to be the user's live file, ``file_search`` reduced to the
     user's own ``vector_store_ids`` (the ``vector_stores`` helper creates its store here).
     400 naming the param otherwise. Call it inside the transaction that stores the result."""
     if tool_resources is None:
         return None
-    check_references(owner_id=user.pk, refs=tool_resource_refs(tool_resources, path))
+    check_references(owner_id=user.pk, refs=[*tool_resource_refs(tool_resources, path),
+                                             *_store_helper_refs(tool_resources, f"{path}.file_search")])
     resolved = dict(tool_resources)
     if tool_resources.get("file_search") is not None:
         resolved["file_search"] = file_search_resources(user=user, file_search=tool_resources["file_search"],
                                                         path=f"{path}.file_search")
     return resolved
+
+
+def _store_helper_refs(tool_resources: dict, path: str) -> list[tuple[str, str]]:
+    """The file ids of ``file_search.vector_stores[i].file_ids``, each with its param."""
+    stores = (tool_resources.get("file_search") or {}).get("vector_stores") or []
+    return [(file_id, f"{path}.vector_stores[{i}].file_ids[{j}]")
+            for i, store in enumerate(stores) for j, file_id in enumerate(store.get("file_ids") or [])]
 
 
 @transaction.atomic

@@ -9,7 +9,6 @@ the transaction that writes the assistant or thread, so a bad id leaves nothing 
 
 from __future__ import annotations
 
-from files.references import check_references
 from kernel.errors import InvalidRequest
 from retrieval.models import VectorStore
 from retrieval.selectors import store_file_ids, store_ids_usable
@@ -18,12 +17,12 @@ from retrieval.services.stores import store_create
 
 
 def file_search_resources(*, user, file_search: dict, path: str = "tool_resources.file_search") -> dict:
-    """``{"vector_store_ids": [...]}`` for a validated ``file_search`` resource (400 naming the
-    param for a file or store id that is not the user's); ``vector_stores`` are created here."""
+    """``{"vector_store_ids": [...]}`` for a validated ``file_search`` resource: a store id that
+    is not the user's usable store is a 400 naming the param; ``vector_stores`` are created
+    here. The caller has checked their file ids already (files.references: a 400 naming the
+    param; attach_files would answer 404)."""
     if file_search.get("vector_stores") is not None:
-        ids = [_created_store(user=user, spec=spec, path=f"{path}.vector_stores[{i}]")
-               for i, spec in enumerate(file_search["vector_stores"])]
-        return {"vector_store_ids": ids}
+        return {"vector_store_ids": [_created_store(user=user, spec=spec) for spec in file_search["vector_stores"]]}
     if file_search.get("vector_store_ids") is None:
         return {}
     ids = list(file_search["vector_store_ids"])
@@ -36,11 +35,9 @@ def file_search_resources(*, user, file_search: dict, path: str = "tool_resource
     return {"vector_store_ids": ids}
 
 
-def _created_store(*, user, spec: dict, path: str) -> str:
-    file_ids = spec.get("file_ids") or []
-    check_references(owner_id=user.pk, refs=[(file_id, f"{path}.file_ids[{i}]") for i, file_id in enumerate(file_ids)])
+def _created_store(*, user, spec: dict) -> str:
     store = store_create(user=user, name="", description=None, metadata=spec.get("metadata") or {},
-                         expires_after=None, file_ids=list(dict.fromkeys(file_ids)),
+                         expires_after=None, file_ids=list(dict.fromkeys(spec.get("file_ids") or [])),
                          chunking_strategy=spec.get("chunking_strategy"))
     return store.id
 

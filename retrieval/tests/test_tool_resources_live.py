@@ -182,3 +182,33 @@ def test_attachments_on_thread_create_and_create_and_run_make_one_store_each(sdk
     plain = sdk.beta.threads.create(messages=[{"role": "user", "content": "no files"}])
     assert plain.tool_resources.file_search is None
     assert len(list(sdk.vector_stores.list())) == 2
+
+
+def test_a_run_searches_only_what_is_ingested_so_far(sdk, cloud, monkeypatch):
+    # No ingestion workers in this server: the attached file stays in_progress.
+    monkeypatch.setenv("ENTITIES_INGEST_WORKERS", "0")
+    volcanoes, baking = _uploads(sdk, "volcanoes.md", "baking.txt")
+    assistant = sdk.beta.assistants.create(model="cloud/fake-model", tools=[SEARCH])
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "Which volcano is active?",
+                                                "attachments": [{"file_id": volcanoes.id, "tools": [SEARCH]}]}])
+    (store_id,) = thread.tool_resources.file_search.vector_store_ids
+    search = ToolCalls([("file_search", '{"query": "active volcano in Europe"}')])
+    cloud.push(search, Reply(["Nothing yet."]))
+
+    early = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=50)
+
+    assert early.status == "completed", early.last_error
+    assert sdk.vector_stores.files.retrieve(volcanoes.id, vector_store_id=store_id).status == "in_progress"
+    (step, _) = sdk.beta.threads.runs.steps.list(early.id, thread_id=thread.id, order="asc").data
+    assert step.step_details.tool_calls[0].file_search.results == []
+    assert cloud.requests[1]["messages"][-1]["content"] == "No passages in the files match this query."
+
+    # Workers again; the next attachment's commit wakes them, and both files get ingested.
+    monkeypatch.setenv("ENTITIES_INGEST_WORKERS", "1")
+    sdk.beta.threads.messages.create(thread.id, role="user", content="And bread?",
+                                     attachments=[{"file_id": baking.id, "tools": [SEARCH]}])
+    _ingested(sdk, store_id, 2)
+    cloud.push(search, Reply(["Etna."]))
+    late = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=50)
+    (step, _) = sdk.beta.threads.runs.steps.list(late.id, thread_id=thread.id, order="asc").data
+    assert step.step_details.tool_calls[0].file_search.results[0].file_id == volcanoes.id
