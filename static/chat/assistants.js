@@ -2,6 +2,7 @@
 
 import { listAll } from "./api.js";
 import { $, h, icon } from "./dom.js";
+import { KnowledgeFiles, storeOf } from "./knowledge.js";
 
 export const BACKENDS = {
   demo: { label: "Demo backend", icon: "flask", group: "Demo — built in, canned replies (not a real model)",
@@ -59,6 +60,9 @@ export class AssistantEditor {
     });
     $("#assistant-cancel", dialog).addEventListener("click", () => dialog.close());
     this.deleteButton.addEventListener("click", () => this.remove());
+    this.knowledge = new KnowledgeFiles({ api, onStore: (storeId) => this.storeMade(storeId) });
+    $(".tools-field", dialog).after(this.knowledge.el);
+    dialog.addEventListener("close", () => this.knowledge.close());
   }
 
   /** GET /v1/models, once (it waits for every backend, up to a couple of seconds offline). */
@@ -104,9 +108,40 @@ export class AssistantEditor {
     if (!this.dialog.open) this.dialog.showModal();
     this.form.elements.name.focus();
     const opened = this.assistant;
+    this.openKnowledge(assistant);
     const models = await this.loadModels();
     // The list arrives after the dialog opened: keep whatever the user picked meanwhile.
     if (this.dialog.open && this.assistant === opened) this.fillModels(models, this.modelSelect.value || model);
+  }
+
+  /** The knowledge files of the assistant as stored now (the picker's copy may predate an upload). */
+  async openKnowledge(assistant) {
+    this.stored = assistant;
+    const label = () => this.form.elements.name.value.trim() || assistantLabel(this.assistant);
+    if (!assistant) return this.knowledge.open(null, label);
+    const fresh = await this.api.get(`/assistants/${assistant.id}`).catch(() => assistant);
+    if (this.assistant !== assistant) return undefined;
+    this.stored = fresh;
+    return this.knowledge.open(storeOf(fresh), label);
+  }
+
+  /** `tool_resources` with `storeId` as the file_search store (the other resources kept). */
+  resourcesWith(storeId) {
+    const resources = (this.stored && this.stored.tool_resources) || {};
+    const others = ((resources.file_search && resources.file_search.vector_store_ids) || []).filter((id) => id !== storeId);
+    return { ...resources, file_search: { vector_store_ids: [storeId, ...others] } };
+  }
+
+  fileSearchTool() {
+    return ((this.stored && this.stored.tools) || []).find((t) => t.type === "file_search") || { type: "file_search" };
+  }
+
+  /** A store was made for the first knowledge file: file_search goes on, and a saved assistant keeps it at once. */
+  async storeMade(storeId) {
+    this.form.querySelector('input[name="file_search"]').checked = true;
+    if (!this.stored) return;
+    const tools = [...(this.stored.tools || []).filter((t) => t.type !== "file_search"), this.fileSearchTool()];
+    this.stored = await this.api.post(`/assistants/${this.stored.id}`, { tools, tool_resources: this.resourcesWith(storeId) });
   }
 
   /** The backends' states and the OpenAI-name routes, under the model field. */
@@ -140,6 +175,7 @@ export class AssistantEditor {
     const chosen = (t) => t.type === "function" && t.server_side === true && registered.has(t.function.name);
     const enabled = new Set(tools.filter(chosen).map((t) => t.function.name));
     const hasCode = tools.some((t) => t.type === "code_interpreter");
+    const hasSearch = tools.some((t) => t.type === "file_search");
     const clientSide = tools.filter((t) => t.type === "function" && !chosen(t));
     this.clientSide = clientSide;
     const row = (name, value, checked, title, description) => h("label", { class: "tool-option" },
@@ -149,6 +185,7 @@ export class AssistantEditor {
     const parts = [
       h("div", { class: "tool-group-label", text: "Built in" }),
       row("code_interpreter", "1", hasCode, "Code interpreter", "Runs Python in a sandbox on this server."),
+      row("file_search", "1", hasSearch, "File search", "Searches the knowledge files below and cites them."),
     ];
     if (functions.length) {
       parts.push(h("div", { class: "tool-group-label", text: "Server functions" }));
@@ -167,6 +204,7 @@ export class AssistantEditor {
     const form = this.form;
     const tools = [];
     if (form.querySelector('input[name="code_interpreter"]').checked) tools.push({ type: "code_interpreter" });
+    if (form.querySelector('input[name="file_search"]').checked) tools.push(this.fileSearchTool());
     for (const box of form.querySelectorAll('input[name="function"]:checked')) {
       const spec = this.functions.find((t) => t.function.name === box.value);
       if (spec) tools.push({ ...spec, server_side: true });
@@ -186,6 +224,7 @@ export class AssistantEditor {
       instructions: form.elements.instructions.value.trim() || null,
       tools: this.collectTools(),
     };
+    if (this.knowledge.storeId) body.tool_resources = this.resourcesWith(this.knowledge.storeId);
     this.saveButton.disabled = true;
     this.error.hidden = true;
     try {

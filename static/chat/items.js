@@ -19,17 +19,22 @@ export function userItem({ key, id = null, text = "", createdAt = 0, pending = f
   return item;
 }
 
-/** A message's files: its image_file parts, and its file_path annotations (generated files it links). */
+/** A message's files: its image_file parts, its file_path annotations (generated files it links)
+ * and its file_citation annotations (the knowledge files it cites: shown as footnotes). */
 export function mediaOf(content) {
   const images = [];
   const links = [];
+  const citations = [];
   for (const part of content || []) {
     if (part.type === "image_file" && part.image_file) images.push({ fileId: part.image_file.file_id });
     for (const note of (part.type === "text" && part.text && part.text.annotations) || []) {
       if (note.type === "file_path" && note.file_path) links.push({ text: note.text, fileId: note.file_path.file_id });
+      if (note.type === "file_citation" && note.file_citation) {
+        citations.push({ text: note.text, start: note.start_index, end: note.end_index, fileId: note.file_citation.file_id });
+      }
     }
   }
-  return images.length || links.length ? { images, links } : null;
+  return images.length || links.length || citations.length ? { images, links, citations } : null;
 }
 
 const withMedia = (part, content) => {
@@ -46,7 +51,10 @@ export const stepPart = (id, calls = [], status = "in_progress") => ({ kind: "st
 
 export function normaliseCall(call) {
   const out = { id: call.id || null, type: call.type || (call.code_interpreter ? "code_interpreter" : "function") };
-  if (out.type === "code_interpreter") {
+  if (out.type === "file_search") {
+    const fs = call.file_search || {};
+    out.file_search = { query: fs.query ?? null, ranking_options: fs.ranking_options || null, results: fs.results ?? null };
+  } else if (out.type === "code_interpreter") {
     const ci = call.code_interpreter || {};
     out.code_interpreter = { input: ci.input || "", outputs: [...(ci.outputs || [])] };
   } else {
@@ -67,6 +75,10 @@ export function applyCallDeltas(calls, deltas) {
       if (delta.function.name) call.function.name = delta.function.name;
       if (delta.function.arguments) call.function.arguments += delta.function.arguments;
       if (delta.function.output != null) call.function.output = delta.function.output;
+    }
+    if (delta.file_search && call.file_search) {
+      // The search's results come whole, in one delta, once it ran.
+      for (const key of ["query", "ranking_options", "results"]) if (delta.file_search[key] != null) call.file_search[key] = delta.file_search[key];
     }
     if (delta.code_interpreter && call.code_interpreter) {
       if (delta.code_interpreter.input) call.code_interpreter.input += delta.code_interpreter.input;

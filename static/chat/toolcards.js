@@ -2,6 +2,7 @@
 // a step part of the state (items.js); the transcript decides when (transcript.js).
 
 import { imageLink } from "./attachments.js";
+import { clip, passageOf } from "./citations.js";
 import { h, icon } from "./dom.js";
 import { codeView, prettyJson } from "./markdown.js";
 
@@ -21,6 +22,7 @@ export class ToolStepView {
     this.ctx = ctx;
     this.part = null;
     this.waiting = "";
+    this.contents = null; // the file_search calls with their results' chunk text, once read
     this.el = h("div", { class: "tool-step", dataset: { stepId: id } });
   }
 
@@ -31,6 +33,13 @@ export class ToolStepView {
     this.part = part;
     this.waiting = key;
     this.schedule();
+  }
+
+  /** The step's calls as read with include[]=…content (the snippets of a search card). */
+  setContents(calls) {
+    if (calls === this.contents) return;
+    this.contents = calls;
+    if (this.part) this.schedule();
   }
 
   schedule() {
@@ -51,7 +60,8 @@ export class ToolStepView {
 
   chip(call, waiting) {
     const status = this.part.status;
-    const output = call.type === "code_interpreter" ? (call.code_interpreter.outputs.length ? "x" : null) : call.function.output;
+    const output = call.type === "code_interpreter" ? (call.code_interpreter.outputs.length ? "x" : null)
+      : call.type === "file_search" ? call.file_search.results : call.function.output;
     if (call.id && waiting.has(call.id)) return ["waiting", "Needs your output"];
     if (output != null && call.type === "function" && outputLooksFailed(output)) return ["failed", "Error"];
     if (output != null || status === "completed") return ["done", "Done"];
@@ -60,6 +70,7 @@ export class ToolStepView {
   }
 
   card(call, waiting) {
+    if (call.type === "file_search") return this.searchCard(call, waiting);
     const [state, label] = this.chip(call, waiting);
     const isCode = call.type === "code_interpreter";
     const name = isCode ? "code_interpreter" : call.function.name || "function";
@@ -82,6 +93,35 @@ export class ToolStepView {
       if (call.function.output != null) sections.push(section("Output", codeView(prettyJson(call.function.output), "json")));
     }
     return h("details", { class: "tool-card", open: true, dataset: { tool: name, state, callId: call.id || "" } }, summary,
+      h("div", { class: "tool-body" }, ...sections));
+  }
+
+  /** A file_search call: the query (when the step carries it) and each result's file, score and passage. */
+  searchCard(call, waiting) {
+    const [state, label] = this.chip(call, waiting);
+    const search = call.file_search;
+    const read = ((this.contents || []).find((other) => other.id === call.id) || {}).file_search;
+    const passages = new Map(((read && read.results) || []).map((result, index) => [index, passageOf(result)]));
+    const summary = h("summary", {},
+      h("span", { class: "tool-icon" }, icon("search", { size: 15 })),
+      h("span", { class: "tool-name", text: "Searched the knowledge files" }),
+      h("span", { class: "tool-kind", text: "File search" }),
+      h("span", { class: `chip chip-${state}`, text: label }),
+      h("span", { class: "tool-caret" }, icon("chevron", { size: 15 })));
+    const sections = [];
+    if (search.query) sections.push(section("Query", h("p", { class: "search-query", text: search.query })));
+    if (search.results) {
+      const rows = search.results.map((result, index) => {
+        const passage = passageOf(result) || passages.get(index) || "";
+        return h("li", { class: "search-result", dataset: { fileId: result.file_id || "" } },
+          h("span", { class: "search-file", text: result.file_name || result.file_id }),
+          h("span", { class: "search-score", title: "Relevance (0 to 1)", text: Number(result.score || 0).toFixed(2) }),
+          passage ? h("p", { class: "search-snippet", text: clip(passage, 280) }) : null);
+      });
+      sections.push(section(`Results (${rows.length})`, rows.length ? h("ol", { class: "search-results" }, rows)
+        : h("p", { class: "search-empty", text: "No passage in the files matched." })));
+    }
+    return h("details", { class: "tool-card search-card", open: true, dataset: { tool: "file_search", state, callId: call.id || "" } }, summary,
       h("div", { class: "tool-body" }, ...sections));
   }
 }

@@ -5,6 +5,7 @@
 // its growing message, at most once per animation frame.
 
 import { fileUrl, imageLink } from "./attachments.js";
+import { footnoteList, hideMarkers, markCitations, placeMarks, searchContents, sourcesOf } from "./citations.js";
 import { copyButton, h, icon } from "./dom.js";
 import { isActive } from "./items.js";
 import { renderMarkdown } from "./markdown.js";
@@ -70,13 +71,36 @@ class MessageView {
     this.schedule();
   }
 
+  /** The cited files' names and passages (citations.js `sourcesOf`), for the footnotes. */
+  setSources(sources) {
+    if (sources === this.sources) return;
+    this.sources = sources;
+    if (this.notes && this.notes.length) this.drawNotes();
+  }
+
+  drawNotes() {
+    const list = this.notes.length ? footnoteList(`fn-${this.id}`, this.notes, this.sources || new Map()) : null;
+    if (this.footnotes) this.footnotes.remove();
+    this.footnotes = list;
+    if (list) this.body.after(list);
+  }
+
   render() {
     if (this.frame) cancelAnimationFrame(this.frame);
     this.frame = 0;
     let shown = this.text;
+    const citations = (this.media && this.media.citations) || [];
+    let notes = [];
+    if (this.status === "in_progress" && this.role === "assistant") shown = hideMarkers(shown);
+    else if (citations.length) ({ text: shown, notes } = markCitations(shown, citations));
     // `sandbox:/mnt/data/…` links of the reply point at the Files the code interpreter made.
     for (const link of (this.media && this.media.links) || []) shown = shown.split(link.text).join(fileUrl(link.fileId));
     renderMarkdown(this.body, shown, { role: this.role, streaming: this.status === "in_progress" });
+    if (notes.length) placeMarks(this.body, `fn-${this.id}`);
+    if (notes.join() !== (this.notes || []).join()) {
+      this.notes = notes;
+      this.drawNotes();
+    }
     this.el.markdownSource = this.text; // the source as stored, for tests and tools that inspect the page
     this.onRender();
   }
@@ -245,6 +269,32 @@ class RunView {
         view.setMedia(part.media);
       } else view.update(part, waiting);
     }
+    this.drawSources(item);
+  }
+
+  /** file_search results to the footnotes and the search cards; their passages once the run ended. */
+  drawSources(item) {
+    const searched = item.parts.some((part) => part.kind === "step" && part.calls.some((call) => call && call.type === "file_search"));
+    const cited = item.parts.some((part) => part.media && part.media.citations && part.media.citations.length);
+    if (!searched && !cited) return;
+    const apply = () => {
+      const steps = this.item.parts.filter((part) => part.kind === "step");
+      const calls = steps.flatMap((part) => (this.contents && this.contents.get(part.id)) || part.calls).filter(Boolean);
+      const key = JSON.stringify(calls.map((call) => call.file_search && call.file_search.results));
+      if (key !== this.sourcesKey) {
+        this.sourcesKey = key;
+        this.sources = sourcesOf(calls);
+      }
+      for (const [name, view] of this.parts) {
+        if (name.startsWith("message:")) view.setSources(this.sources);
+        else view.setContents((this.contents && this.contents.get(view.id)) || null);
+      }
+    };
+    apply();
+    const threadId = item.run && item.run.thread_id;
+    if (this.contentsAsked || !threadId || !item.status || isActive(item.status)) return;
+    this.contentsAsked = true;
+    searchContents(threadId, item.id).then((contents) => { this.contents = contents; apply(); }, () => { this.contentsAsked = false; });
   }
 
   drawAction(item) {
