@@ -20,6 +20,7 @@ from kernel.errors import InvalidRequest, RunStateConflict
 from responses_api.models import Response
 from responses_api.presenters import function_output_item, message_item
 from responses_api.selectors import conversation_get_for_user, paused_run, response_get_for_user
+from responses_api.services.unstored import responses_forget_ended
 
 
 def _fork(thread: Thread, upto: Response) -> Thread:
@@ -89,6 +90,8 @@ def _continue(*, run: Run, spec: dict, replayed: bool) -> tuple[Run, int, list[d
 @transaction.atomic
 def response_create(*, user, spec: dict) -> Response:
     """Create the response described by ``spec`` (validation.response_create) and queue its run."""
+    if not spec["store"]:
+        responses_forget_ended(user=user)
     thread, in_conversation = _thread_for(user=user, spec=spec)
     paused = paused_run(thread)
     outputs = spec["input"]["outputs"]
