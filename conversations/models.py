@@ -72,6 +72,8 @@ class Message(models.Model):
     run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
     attachments = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # A thinking model's reasoning before this reply (not part of its content; docs/responses.md).
+    reasoning = models.TextField(blank=True, default="")
     # Branching (docs/ui.md): the message this one follows on its branch (the writers set it
     # with conversations.branches: the active leaf, itself for a first message;
     # rows bulk-created in order leave it empty and follow the one before them), and whether
@@ -210,6 +212,8 @@ class Action(models.Model):
     error = models.TextField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # The reasoning before the model turn's calls, on the step's first call only.
+    reasoning = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["created_at", "index"]

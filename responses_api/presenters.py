@@ -3,7 +3,8 @@
 Ids are the stored ones under the Responses API's prefixes: a thread ``thread_X`` is the
 conversation ``conv_X``; an action ``call_X`` is the function_call ``fc_X`` (its
 ``call_id`` stays ``call_X``), its output ``fco_X``, a code-interpreter call ``ci_X``, a
-server-side function ``mcp_X``. Messages keep their ``msg_`` ids.
+server-side function ``mcp_X``. Messages keep their ``msg_`` ids. The reasoning before a
+message ``msg_X`` or a tool step ``step_X`` is the reasoning item ``rs_X``.
 """
 
 from __future__ import annotations
@@ -71,6 +72,24 @@ def message_item(message: Message) -> dict:
     return {"id": message.id, "type": "message", "status": status, "role": message.role, "content": content}
 
 
+def reasoning_item(item_id: str, text: str, status: str = "completed") -> dict:
+    """A reasoning item: the model's reasoning text as one ``reasoning_text`` part, no summary."""
+    return {"id": item_id, "type": "reasoning", "summary": [], "content": [reasoning_text_part(text)],
+            "status": status}
+
+
+def reasoning_text_part(text: str) -> dict:
+    return {"type": "reasoning_text", "text": text}
+
+
+def message_items(message: Message) -> list[dict]:
+    """A message as Responses items: the reasoning that came before it, if any, then the message."""
+    item = message_item(message)
+    if not message.reasoning:
+        return [item]
+    return [reasoning_item(swap_prefix(message.id, "rs"), message.reasoning), item]
+
+
 def _code(arguments: str) -> str:
     try:
         parsed = json.loads(arguments or "{}")
@@ -108,7 +127,15 @@ def function_output_item(action: Action) -> dict:
 
 
 def action_items(action: Action, *, with_outputs: bool) -> list[dict]:
-    """The items of one tool call; ``with_outputs`` adds a client function's output (history views)."""
+    """The items of one tool call; ``with_outputs`` adds a client function's output (history views).
+    The step's first call brings the reasoning before the step, if any."""
+    items = _call_items(action, with_outputs=with_outputs)
+    if action.reasoning:
+        items.insert(0, reasoning_item(swap_prefix(action.step_id, "rs"), action.reasoning))
+    return items
+
+
+def _call_items(action: Action, *, with_outputs: bool) -> list[dict]:
     if action.tool_type == Action.ToolType.CODE_INTERPRETER:
         return [code_interpreter_item(action, "failed" if action.status == Action.Status.FAILED else "completed")]
     if not action.client_side:
@@ -122,8 +149,9 @@ def action_items(action: Action, *, with_outputs: bool) -> list[dict]:
 def usage_object(usage: dict | None) -> dict | None:
     if not usage:
         return None
+    reasoning = (usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)
     return {"input_tokens": usage.get("prompt_tokens", 0), "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": usage.get("completion_tokens", 0), "output_tokens_details": {"reasoning_tokens": 0},
+            "output_tokens": usage.get("completion_tokens", 0), "output_tokens_details": {"reasoning_tokens": reasoning},
             "total_tokens": usage.get("total_tokens", 0)}
 
 

@@ -11,14 +11,13 @@ from conversations.selectors import thread_get_for_user
 from kernel.errors import InvalidRequest, NotFound
 from responses_api.models import Response
 from responses_api.presenters import (
-    RESPONSE_STATUS, action_items, message_item, response_object, thread_id_of,
+    RESPONSE_STATUS, action_items, message_items, response_object, thread_id_of,
 )
 
 
+
 def response_get_for_user(*, user, response_id: str, param: str | None = None) -> Response:
-    """The user's stored response (one created with ``store: false`` is never found, as at OpenAI)."""
-    found = (Response.objects.select_related("run").filter(pk=response_id, owner=user, store=True).first()
-             if response_id else None)
+    found = Response.objects.select_related("run").filter(pk=response_id, owner=user).first() if response_id else None
     if found is None:
         raise NotFound(f"Response with id '{response_id}' not found.", param=param)
     return found
@@ -41,7 +40,7 @@ def response_output(response: Response) -> list[dict]:
     rows: list[tuple] = []
     for message in Message.objects.filter(run=run, role=Message.Role.ASSISTANT, **window):
         if message.content or message.status != Message.Status.IN_PROGRESS:
-            rows.append((message.created_at, 0, message.id, [message_item(message)]))
+            rows.append((message.created_at, 0, message.id, message_items(message)))
     for action in Action.objects.filter(run=run, **window):
         rows.append((action.created_at, 1, action.index, action_items(action, with_outputs=False)))
     rows.sort(key=lambda row: row[:3])
@@ -89,7 +88,7 @@ def thread_items(thread: Thread) -> list[dict]:
     for message in Message.objects.filter(thread=thread):
         if message.role == Message.Role.ASSISTANT and not message.content:
             continue
-        rows.append((message.created_at, 0, message.id, [message_item(message)]))
+        rows.append((message.created_at, 0, message.id, message_items(message)))
     for action in Action.objects.filter(run__thread=thread):
         rows.append((action.created_at, 1, action.index, action_items(action, with_outputs=True)))
     rows.sort(key=lambda row: row[:3])

@@ -10,6 +10,11 @@ is how ``GET /v1/responses/{id}?stream=true&starting_after=N`` resumes.
 Events from a stored snapshot (the live log is gone) carry finished messages only; the
 translator then announces each item, sends its whole text as one delta and finishes it,
 so a client still sees a well-formed stream.
+
+A thinking model's reasoning (``thread.run.reasoning.delta``) becomes a ``reasoning`` item
+before the message or calls it precedes: ``response.output_item.added``,
+``response.content_part.added``, ``response.reasoning_text.delta``…, then, at the next event,
+``response.reasoning_text.done``, ``response.content_part.done``, ``response.output_item.done``.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from __future__ import annotations
 import copy
 import time
 
+from conversations.engine.events import REASONING_DELTA
 from responses_api.presenters import (
-    RESPONSE_STATUS, SERVER_LABEL, error_object_from, function_call_item, output_text_part, swap_prefix,
-    usage_object,
+    RESPONSE_STATUS, SERVER_LABEL, error_object_from, function_call_item, output_text_part, reasoning_item,
+    reasoning_text_part, swap_prefix, usage_object,
 )
 
 TERMINAL_EVENT = {
@@ -41,6 +47,7 @@ class ResponseTranslator:
         self.items: list[dict] = []  # by output_index
         self.open_text: dict[str, dict] = {}  # message id -> {"index", "parts"}
         self.calls: dict[tuple[str, int], dict] = {}  # (step id, call index) -> {"index", "kind", …}
+        self.reasoning: dict | None = None  # the open reasoning item: {"id", "index", "parts"}
         self.started = False
         self.in_progress = False
         self.ended = False
@@ -69,6 +76,12 @@ class ResponseTranslator:
         if self.ended:
             return []
         out: list[dict] = [] if self.started else self.start()
+        if name == REASONING_DELTA:
+            return out + self._reasoning_delta(data)
+        if self.reasoning is not None and name != "thread.run.in_progress":
+            # What follows the reasoning ends it; a run event here means the run stopped in it.
+            stopped = name.startswith("thread.run.") and not name.startswith("thread.run.step.")
+            out += self._close_reasoning("incomplete" if stopped else "completed")
         if name == "thread.run.in_progress":
             if not self.in_progress:
                 self.in_progress = True
@@ -134,6 +147,40 @@ class ResponseTranslator:
                         text=text, logprobs=[]),
             self._event("response.content_part.done", item_id=message_id, output_index=index, content_index=0,
                         part=copy.deepcopy(part)),
+            self._event("response.output_item.done", output_index=index, item=copy.deepcopy(self.items[index])),
+        ]
+
+    # -- reasoning ------------------------------------------------------------------------
+    def _reasoning_delta(self, data: dict) -> list[dict]:
+        text = (data.get("delta") or {}).get("text") or ""
+        out: list[dict] = []
+        if self.reasoning is not None and self.reasoning["id"] != data["id"]:
+            out += self._close_reasoning("completed")
+        if self.reasoning is None:
+            index = len(self.items)
+            self.reasoning = {"id": data["id"], "index": index, "parts": []}
+            item = dict(reasoning_item(data["id"], "", "in_progress"), content=[])
+            self.items.append(item)
+            out += [
+                self._event("response.output_item.added", output_index=index, item=copy.deepcopy(item)),
+                self._event("response.content_part.added", item_id=data["id"], output_index=index, content_index=0,
+                            part=reasoning_text_part("")),
+            ]
+        if text:
+            self.reasoning["parts"].append(text)
+            out.append(self._event("response.reasoning_text.delta", item_id=data["id"],
+                                   output_index=self.reasoning["index"], content_index=0, delta=text))
+        return out
+
+    def _close_reasoning(self, status: str) -> list[dict]:
+        state, self.reasoning = self.reasoning, None
+        text, index, item_id = "".join(state["parts"]), state["index"], state["id"]
+        self.items[index] = reasoning_item(item_id, text, status)
+        return [
+            self._event("response.reasoning_text.done", item_id=item_id, output_index=index, content_index=0,
+                        text=text),
+            self._event("response.content_part.done", item_id=item_id, output_index=index, content_index=0,
+                        part=reasoning_text_part(text)),
             self._event("response.output_item.done", output_index=index, item=copy.deepcopy(self.items[index])),
         ]
 

@@ -22,6 +22,11 @@ Writing a translator, rely on this and nothing else in the engine:
   ``thread.run.step.*`` the whole step (all as the REST API shows them); for ``*.delta``
   events only the increment: ``thread.message.delta`` carries new text
   (``event.text()`` reads it), ``thread.run.step.delta`` a tool-call fragment.
+- ``thread.run.reasoning.delta`` (Entities' own, not an Assistants event: the Assistants SSE
+  leaves it out, ``event.assistants`` is False) carries a thinking model's reasoning text,
+  ``{"id": "rs_X", "delta": {"text"}}``, before the step it precedes: that step's message is
+  ``msg_X`` or its tool step ``step_X``, which stores the text (``Message.reasoning``, the
+  first ``Action.reasoning``).
 - Order: a message's ``created`` comes before its deltas, its ``completed``/``incomplete``
   after them; two messages' deltas never interleave; a tool step is announced
   (``thread.run.step.created``) before its deltas.
@@ -45,6 +50,11 @@ SEGMENT_END = frozenset({
 })
 
 
+REASONING_DELTA = "thread.run.reasoning.delta"
+# Events of Entities' own that the Assistants stream (OpenAI's event list) does not have.
+NOT_ASSISTANTS = frozenset({REASONING_DELTA})
+
+
 def encode(data: Any) -> str:
     """Compact one-line JSON, as the SSE `data:` line wants it."""
     return _dumps(data)
@@ -66,6 +76,11 @@ class RunEvent:
     def ends_segment(self) -> bool:
         """True for the last event of a segment (requires_action or a terminal status)."""
         return self.name in SEGMENT_END
+
+    @property
+    def assistants(self) -> bool:
+        """False for events the Assistants stream has no name for (reasoning text)."""
+        return self.name not in NOT_ASSISTANTS
 
     def text(self) -> str:
         """The new text of a ``thread.message.delta`` ("" for any other event)."""
@@ -93,6 +108,11 @@ def message_text_delta(message_id: str, text: str, *, first: bool) -> dict:
     if first:
         part["text"]["annotations"] = []
     return {"id": message_id, "object": "thread.message.delta", "delta": {"content": [part]}}
+
+
+def reasoning_delta(reasoning_id: str, text: str) -> dict:
+    """The payload of ``thread.run.reasoning.delta``: more of the reasoning ``reasoning_id``."""
+    return {"id": reasoning_id, "object": REASONING_DELTA, "delta": {"text": text}}
 
 
 def step_tool_call_delta(step_id: str, index: int, call: dict) -> dict:

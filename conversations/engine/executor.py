@@ -20,7 +20,8 @@ from conversations.engine import store
 from conversations.engine.context import build_chat_request
 from conversations.engine.db import db
 from conversations.engine.endings import RunEndings
-from conversations.engine.events import message_text_delta, step_tool_call_delta
+from conversations.engine.events import REASONING_DELTA, message_text_delta, step_tool_call_delta
+from conversations.engine.reasoning import TurnReasoning
 from conversations.engine.stream import RunStream
 from conversations.engine.tools import classify_call, code_from_arguments, execute_action, hold_calls_over_limit
 from conversations.models import Action, Message, Run
@@ -30,6 +31,7 @@ from conversations.presenters import (
 from kernel import metrics
 from kernel.ids import new_call_id, new_step_id
 from inference.events import Finish, StreamError, TextDelta, ToolCallDelta, Usage
+from inference.events import ReasoningDelta
 from inference.factory import InferenceFactory
 from inference.routing import resolve_model
 
@@ -57,8 +59,9 @@ class Turn:
     step_id: str | None = None
     calls: dict[int, dict] = field(default_factory=dict)
     finish: str | None = None
-    usage: tuple[int, int] = (0, 0)
+    usage: tuple[int, int, int] = (0, 0, 0)  # prompt, completion, reasoning (of completion)
     saved: int = 0  # how many of ``parts`` the last checkpoint stored
+    reasoning: TurnReasoning = field(default_factory=TurnReasoning)
 
 
 class RunExecutor(RunEndings):
@@ -238,8 +241,12 @@ class RunExecutor(RunEndings):
                             await self._text(turn, event.text)
                     elif kind is ToolCallDelta:
                         await self._tool_delta(turn, event)
+                    elif kind is ReasoningDelta:
+                        # Reasoning once the reply or its calls began is not shown (rare; docs/responses.md).
+                        if event.text and turn.message is None and turn.step_id is None:
+                            self.emit(REASONING_DELTA, turn.reasoning.add(event.text))
                     elif kind is Usage:
-                        turn.usage = (event.prompt_tokens, event.completion_tokens)
+                        turn.usage = (event.prompt_tokens, event.completion_tokens, event.reasoning_tokens)
                     elif kind is Finish:
                         turn.finish = event.reason
                     elif kind is StreamError:
@@ -254,6 +261,8 @@ class RunExecutor(RunEndings):
         self._add_usage(turn.usage)
         if error is not None:
             raise RunFailed(error.message, error.code if error.code in ("server_error", "rate_limit_exceeded", "invalid_prompt") else "server_error")
+        if turn.reasoning.id and turn.message is None and turn.step_id is None:
+            await self._open_message(turn)  # it only reasoned (cut short, usually): the reply keeps that
         if turn.message_open:
             await self._close_message(turn, incomplete_reason="max_tokens" if turn.finish == "length" and not turn.calls else None)
         if turn.finish is None and not turn.calls and not turn.parts:
@@ -264,13 +273,7 @@ class RunExecutor(RunEndings):
         if turn.message is None:
             if turn.step_id is not None:
                 return  # text after tool calls in the same turn: rare; the next turn speaks
-            turn.message = await db(store.create_assistant_message, self.run)
-            turn.message_open = True
-            step, message = message_step_object(self.run, turn.message), message_object(turn.message)
-            self.emit("thread.run.step.created", step)
-            self.emit("thread.run.step.in_progress", step)
-            self.emit("thread.message.created", message)
-            self.emit("thread.message.in_progress", message)
+            await self._open_message(turn)
         if not turn.message_open:
             return
         turn.parts.append(text)
@@ -279,6 +282,15 @@ class RunExecutor(RunEndings):
             self.first_delta_seen = True
             metrics.TIME_TO_FIRST_TOKEN.observe(time.perf_counter() - self.started_at)
         self.emit("thread.message.delta", message_text_delta(turn.message.id, text, first=len(turn.parts) == 1))
+
+    async def _open_message(self, turn: Turn) -> None:
+        turn.message = await db(store.create_assistant_message, self.run, **turn.reasoning.message_fields())
+        turn.message_open = True
+        step, message = message_step_object(self.run, turn.message), message_object(turn.message)
+        self.emit("thread.run.step.created", step)
+        self.emit("thread.run.step.in_progress", step)
+        self.emit("thread.message.created", message)
+        self.emit("thread.message.in_progress", message)
 
     async def _close_message(self, turn: Turn, *, incomplete_reason: str | None = None) -> None:
         turn.message_open = False
@@ -295,7 +307,7 @@ class RunExecutor(RunEndings):
         if turn.message_open:
             await self._close_message(turn)  # never interleave a message and a tool step
         if turn.step_id is None:
-            turn.step_id = new_step_id()
+            turn.step_id = turn.reasoning.step_id() or new_step_id()
             step = new_tool_step_object(self.run, turn.step_id, timezone.now())
             self.emit("thread.run.step.created", step)
             self.emit("thread.run.step.in_progress", step)
@@ -334,7 +346,7 @@ class RunExecutor(RunEndings):
             tool_type, client_side = classify_call(name, self.run.tools)
             specs.append({"id": call["id"], "name": name, "arguments": "".join(call["fragments"]) or "{}",
                           "tool_type": tool_type, "client_side": client_side, "position": position})
-        actions = await db(store.create_actions, self.run, turn.step_id, specs)
+        actions = await db(store.create_actions, self.run, turn.step_id, specs, reasoning=turn.reasoning.text)
         server = [a for a in actions if not a.client_side]
         if server:
             tools_started = time.perf_counter()
@@ -370,11 +382,14 @@ class RunExecutor(RunEndings):
         return False
 
     # -- endings ---------------------------------------------------------------------
-    def _add_usage(self, usage: tuple[int, int]) -> None:
-        prompt, completion = usage
+    def _add_usage(self, usage: tuple[int, int, int]) -> None:
+        prompt, completion, reasoning = usage
         self.usage["prompt_tokens"] += prompt
         self.usage["completion_tokens"] += completion
         self.usage["total_tokens"] = self.usage["prompt_tokens"] + self.usage["completion_tokens"]
+        if reasoning:  # only then: the usage of a model that does not reason stays as OpenAI's
+            before = (self.usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)
+            self.usage["completion_tokens_details"] = {"reasoning_tokens": before + reasoning}
 
 
 def _last_tool_step(run: Run) -> dict | None:

@@ -3,8 +3,8 @@
 When no event log is left (the process that ran the run kept it for a while, or never
 ran it), a watcher still gets the same ``RunEvent``s a live watcher got: the same names in
 the same order, the same objects. Storage keeps no per-token state, so the two differ in
-one way only: each message's text comes as one delta, and each tool call is announced
-with its whole arguments.
+one way only: each message's text (and the reasoning before a step) comes as one delta,
+and each tool call is announced with its whole arguments.
 
 Numbering follows the live rules. The segment's first events (up to its first delta) and
 its closing events (after its last delta) carry exactly the seqs the live stream gave
@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conversations.engine.events import RunEvent, message_text_delta, step_tool_call_delta
+from conversations.engine.events import (
+    REASONING_DELTA, RunEvent, message_text_delta, reasoning_delta, step_tool_call_delta,
+)
+from conversations.engine.reasoning import reasoning_sibling
 from conversations.engine.tools import code_from_arguments
 from conversations.models import Action, Message, Run
 from conversations.presenters import (
@@ -141,9 +144,15 @@ class _Builder:
             self.cancelling_sent = True
             self.add("thread.run.cancelling", self.run_as("cancelling"))
 
+    def reasoning(self, step_id: str, text: str) -> None:
+        """The reasoning that came before a step, as one delta (engine/reasoning.py)."""
+        if text:
+            self.add(REASONING_DELTA, reasoning_delta(reasoning_sibling(step_id, "rs"), text), delta=True)
+
     def message(self, message: Message) -> None:
         step, payload = message_step_object(self.run, message), message_object(message)
         opened_step, opened = dict(step, **_OPEN_STEP), dict(payload, **_OPEN_MESSAGE)
+        self.reasoning(message.id, message.reasoning)
         self.add("thread.run.step.created", opened_step)
         self.add("thread.run.step.in_progress", opened_step)
         self.add("thread.message.created", opened)
@@ -162,6 +171,7 @@ class _Builder:
     def tools(self, actions: list[Action], *, paused: bool) -> None:
         step_id = actions[0].step_id
         opened = new_tool_step_object(self.run, step_id, actions[0].created_at)
+        self.reasoning(step_id, actions[0].reasoning)
         self.add("thread.run.step.created", opened)
         self.add("thread.run.step.in_progress", opened)
         for position, action in enumerate(actions):

@@ -31,16 +31,18 @@ def load_run(run_id: str) -> Run | None:
     return Run.objects.filter(pk=run_id).first()
 
 
-def create_assistant_message(run: Run) -> Message:
-    """The reply's message, in progress. If the run ended meanwhile (a cancel that interrupted
-    this call's caller, which then never learns of the message) it is closed at once: the
-    run's ending closes open messages, and this check covers one created after that."""
+def create_assistant_message(run: Run, *, message_id: str | None = None, reasoning: str = "") -> Message:
+    """The reply's message, in progress (``message_id`` and the ``reasoning`` before it, when the
+    model reasoned first). If the run ended meanwhile (a cancel that interrupted this call's
+    caller, which then never learns of the message) it is closed at once: the run's ending
+    closes open messages, and this check covers one created after that."""
     now = timezone.now()
-    message_id = new_message_id()
+    message_id = message_id or new_message_id()
     message = Message.objects.create(
         id=message_id, parent_id=message_parent_id(thread_id=run.thread_id, message_id=message_id),
         owner_id=run.owner_id, thread_id=run.thread_id, role=Message.Role.ASSISTANT, content=[],
         status=Message.Status.IN_PROGRESS, assistant_id=run.assistant_id, run=run, created_at=now,
+        reasoning=reasoning,
     )
     ended = state.ended_status(run.pk)
     if ended in INCOMPLETE_REASON:
@@ -78,14 +80,16 @@ def checkpoint_messages(texts: dict[str, str]) -> int:
     return Message.objects.filter(pk__in=list(texts), status=Message.Status.IN_PROGRESS).update(content=content)
 
 
-def create_actions(run: Run, step_id: str, calls: list[dict]) -> list[Action]:
-    """One pending Action per tool call of a model turn (a single bulk insert)."""
+def create_actions(run: Run, step_id: str, calls: list[dict], *, reasoning: str = "") -> list[Action]:
+    """One pending Action per tool call of a model turn (a single bulk insert); the first
+    keeps the ``reasoning`` the model did before the calls."""
     now = timezone.now()
     rows = [
         Action(
             id=call["id"], owner_id=run.owner_id, run_id=run.id, step_id=step_id, index=i, created_at=now,
             tool_type=call["tool_type"], function_name=call["name"], arguments=call["arguments"],
             client_side=call["client_side"], status=Action.Status.PENDING, expires_at=run.expires_at,
+            reasoning="" if i else reasoning,
         )
         for i, call in enumerate(calls)
     ]

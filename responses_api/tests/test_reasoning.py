@@ -1,0 +1,105 @@
+"""A thinking model's reasoning as Responses `reasoning` items, through the official SDK.
+
+The fake OpenAI server streams `delta.reasoning_content` before the reply, as vLLM and
+llama.cpp do; the reasoning never lands in the message's text.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from responses_api.models import Response
+from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai
+from testsupport.scenarios import Reply, ToolCalls
+from testsupport.sse import cloud, forget_event_log  # noqa: F401 - cloud is a fixture
+
+THOUGHTS = ["The user asks ", "for 2 + 2, ", "which is 4."]
+ANSWER = ["It is ", "4."]
+STREAM_ORDER = [
+    "response.created", "response.in_progress",
+    "response.output_item.added", "response.content_part.added",
+    *["response.reasoning_text.delta"] * len(THOUGHTS),
+    "response.reasoning_text.done", "response.content_part.done", "response.output_item.done",
+    "response.output_item.added", "response.content_part.added",
+    *["response.output_text.delta"] * len(ANSWER),
+    "response.output_text.done", "response.content_part.done", "response.output_item.done",
+    "response.completed",
+]
+WEATHER_TOOL = {"type": "function", "name": "get_weather", "description": "The weather in a city.",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+
+
+def test_it_answers_with_a_reasoning_item_then_the_message(sdk, cloud):
+    cloud.push(Reply(ANSWER, reasoning=THOUGHTS, usage=(9, 8, 3)))
+
+    response = sdk.responses.create(model="cloud/x", input="What is 2 + 2?", reasoning={"effort": "low"})
+
+    reasoning, message = response.output
+    assert reasoning.model_dump() == {
+        "id": "rs_" + message.id.removeprefix("msg_"), "type": "reasoning", "summary": [],
+        "content": [{"type": "reasoning_text", "text": "".join(THOUGHTS)}], "encrypted_content": None,
+        "status": "completed"}
+    assert (message.type, response.output_text) == ("message", "It is 4.")
+    assert response.reasoning.effort == "low"
+    assert (response.usage.output_tokens, response.usage.output_tokens_details.reasoning_tokens) == (8, 3)
+    assert "reasoning_effort" not in cloud.requests[0]  # recorded and shown, not sent (docs/responses.md)
+    assert sdk.responses.retrieve(response.id).model_dump() == response.model_dump()
+
+
+def test_it_streams_reasoning_text_deltas_that_add_up_to_the_item(sdk, cloud):
+    cloud.push(Reply(ANSWER, reasoning=THOUGHTS))
+
+    with sdk.responses.stream(model="cloud/x", input="What is 2 + 2?") as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+
+    assert [e.type for e in events] == STREAM_ORDER
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    reasoning_id = final.output[0].id
+    assert [e.delta for e in events if e.type == "response.reasoning_text.delta"] == THOUGHTS
+    assert {e.item_id for e in events if e.type.startswith("response.reasoning_text.")} == {reasoning_id}
+    [done] = [e for e in events if e.type == "response.reasoning_text.done"]
+    assert done.text == "".join(THOUGHTS) == final.output[0].content[0].text
+    assert final.output_text == "It is 4."
+    stored = sdk.responses.retrieve(final.id)
+    assert (stored.output[0], stored.output_text) == (final.output[0], final.output_text)
+
+
+def test_a_stream_replayed_from_stored_state_brings_the_reasoning_again(sdk, cloud, live_entities):
+    cloud.push(Reply(ANSWER, reasoning=THOUGHTS))
+    with sdk.responses.stream(model="cloud/x", input="What is 2 + 2?") as stream:
+        live = stream.get_final_response()
+    forget_event_log(live_entities, Response.objects.get(pk=live.id).run_id)
+
+    replayed = list(sdk.responses.retrieve(live.id, stream=True))
+
+    kinds = [e.type for e in replayed]
+    assert kinds[kinds.index("response.output_item.added"):kinds.index("response.output_item.done") + 1] == [
+        "response.output_item.added", "response.content_part.added", "response.reasoning_text.delta",
+        "response.reasoning_text.done", "response.content_part.done", "response.output_item.done"]
+    final = replayed[-1].response
+    assert (final.output[0], final.output_text) == (live.output[0], live.output_text)
+
+
+def test_the_reasoning_before_a_function_call_is_an_item_before_it(sdk, cloud):
+    cloud.push(ToolCalls([("get_weather", '{"city": "Paris"}')], reasoning=["I need the weather in Paris."]))
+
+    response = sdk.responses.create(model="cloud/x", input="Weather in Paris?", tools=[WEATHER_TOOL])
+
+    reasoning, call = response.output
+    assert (reasoning.type, reasoning.content[0].text) == ("reasoning", "I need the weather in Paris.")
+    assert (call.type, call.name, call.arguments) == ("function_call", "get_weather", '{"city": "Paris"}')
+    assert sdk.responses.retrieve(response.id).output == response.output
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_the_reasoning_never_reaches_the_model_again_in_a_conversation(sdk, cloud, field):
+    cloud.push(Reply(ANSWER, reasoning=THOUGHTS, reasoning_field=field))
+    first = sdk.responses.create(model="cloud/x", input="What is 2 + 2?")
+    cloud.push(Reply(["Yes."]))
+
+    second = sdk.responses.create(model="cloud/x", input="Sure?", previous_response_id=first.id)
+
+    assert [item.type for item in second.output] == ["message"]
+    assert cloud.requests[1]["messages"][-2:] == [{"role": "assistant", "content": "It is 4."},
+                                                  {"role": "user", "content": "Sure?"}]
