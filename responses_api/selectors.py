@@ -15,9 +15,10 @@ from responses_api.presenters import (
 )
 
 
-
 def response_get_for_user(*, user, response_id: str, param: str | None = None) -> Response:
-    found = Response.objects.select_related("run").filter(pk=response_id, owner=user).first() if response_id else None
+    """The user's stored response (one created with ``store: false`` is never found, as at OpenAI)."""
+    found = (Response.objects.select_related("run").filter(pk=response_id, owner=user, store=True).first()
+             if response_id else None)
     if found is None:
         raise NotFound(f"Response with id '{response_id}' not found.", param=param)
     return found
