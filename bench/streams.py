@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench.fakeoai import expected_text
@@ -80,105 +81,102 @@ def _finish(result: StreamResult, parts: list[str], tokens: int, started: float,
     return result
 
 
-async def stream_chat(conn: Connection, model: str, tokens: int, timeout: float) -> StreamResult:
-    """A or B: one streamed chat completion."""
-    result, parts, parser = StreamResult(), [], SSEParser()
-    state = {"done": False}
-    times = result.times
+@dataclass
+class _Read:
+    """What one SSE stream has given so far (fed by the target's event handler)."""
+
+    result: StreamResult = field(default_factory=StreamResult)
+    parts: list[str] = field(default_factory=list)
+    done: bool = False
+
+    def text(self, text: str | None, t: float) -> None:
+        if text:
+            self.parts.append(text)
+            self.result.times.append(t)
+
+
+async def _stream_sse(conn: Connection, path: str, body: bytes, tokens: int, timeout: float,
+                      handle: Callable[[_Read, str | None, bytes, float], None]) -> StreamResult:
+    """POST ``body`` to ``path`` and give each SSE event to ``handle(read, event, payload, t)``;
+    the timed, checked result once the stream ends."""
+    read, parser = _Read(), SSEParser()
 
     def on_data(data: bytes, t: float) -> None:
-        for _event, payload in parser.feed(data):
-            if payload == b"[DONE]":
-                state["done"] = True
-                continue
-            text = _text_after(payload, _CONTENT)
-            if text is None and b"\\" in payload:
-                choices = _loads(payload).get("choices")
-                text = choices[0]["delta"].get("content") if choices else None
-            if text:
-                parts.append(text)
-                times.append(t)
+        for event, payload in parser.feed(data):
+            handle(read, event, payload, t)
 
     started = time.perf_counter()
     try:
-        response = await conn.request("POST", "/v1/chat/completions", body=chat_body(model), on_data=on_data,
+        response = await conn.request("POST", path, body=body, on_data=on_data,
                                       headers={"Content-Type": "application/json"}, timeout=timeout)
-        started, result.status = response.sent_at, response.status
+        started, read.result.status = response.sent_at, response.status
         if response.status != 200:
-            result.error = f"HTTP {response.status}"
+            read.result.error = read.result.error or f"HTTP {response.status}"
     except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
-        result.error = f"{type(exc).__name__}: {exc}"
-    return _finish(result, parts, tokens, started, time.perf_counter(), state["done"])
+        read.result.error = f"{type(exc).__name__}: {exc}"
+    return _finish(read.result, read.parts, tokens, started, time.perf_counter(), read.done)
+
+
+def _on_chat_event(read: _Read, _event: str | None, payload: bytes, t: float) -> None:
+    if payload == b"[DONE]":
+        read.done = True
+        return
+    text = _text_after(payload, _CONTENT)
+    if text is None and b"\\" in payload:
+        choices = _loads(payload).get("choices")
+        text = choices[0]["delta"].get("content") if choices else None
+    read.text(text, t)
+
+
+_RUN_ENDS = ("thread.run.failed", "thread.run.expired", "thread.run.cancelled", "thread.run.incomplete", "error")
+
+
+def _on_run_event(read: _Read, event: str | None, payload: bytes, t: float) -> None:
+    if event == "thread.message.delta":
+        text = _text_after(payload, _VALUE)
+        read.text(text if text is not None else _loads(payload)["delta"]["content"][0]["text"]["value"], t)
+    elif event == "thread.run.completed":
+        read.done = True
+    elif event in _RUN_ENDS:
+        data = _loads(payload)
+        error = data.get("last_error") or data.get("error") or data.get("incomplete_details")
+        read.result.error = f"{event}: {error}"
+
+
+_DELTA = b'"delta":"'
+_RESPONSE_ENDS = ("response.failed", "response.incomplete", "response.cancelled", "error")
+
+
+def _on_responses_event(read: _Read, event: str | None, payload: bytes, t: float) -> None:
+    if event == "response.output_text.delta":
+        text = _text_after(payload, _DELTA)
+        read.text(text if text is not None else _loads(payload)["delta"], t)
+    elif event == "response.completed":
+        read.done = True
+    elif event in _RESPONSE_ENDS:
+        data = _loads(payload)
+        read.result.error = f"{event}: {(data.get('response') or {}).get('error') or data.get('message')}"
+
+
+async def stream_chat(conn: Connection, model: str, tokens: int, timeout: float) -> StreamResult:
+    """A or B: one streamed chat completion."""
+    return await _stream_sse(conn, "/v1/chat/completions", chat_body(model), tokens, timeout, _on_chat_event)
 
 
 async def stream_run(conn: Connection, thread_id: str, assistant_id: str, model: str, tokens: int,
                      timeout: float) -> StreamResult:
     """C over SSE: create a run with `stream: true` and read its Assistants events."""
-    result, parts, parser = StreamResult(), [], SSEParser()
-    state = {"done": False}
-    times = result.times
-
-    def on_data(data: bytes, t: float) -> None:
-        for event, payload in parser.feed(data):
-            if event == "thread.message.delta":
-                text = _text_after(payload, _VALUE)
-                parts.append(text if text is not None else _loads(payload)["delta"]["content"][0]["text"]["value"])
-                times.append(t)
-            elif event == "thread.run.completed":
-                state["done"] = True
-            elif event in ("thread.run.failed", "thread.run.expired", "thread.run.cancelled",
-                           "thread.run.incomplete", "error"):
-                data = _loads(payload)
-                error = data.get("last_error") or data.get("error") or data.get("incomplete_details")
-                result.error = f"{event}: {error}"
-
-    started = time.perf_counter()
-    try:
-        response = await conn.request("POST", f"/v1/threads/{thread_id}/runs", body=run_body(assistant_id, model),
-                                      headers={"Content-Type": "application/json"}, on_data=on_data, timeout=timeout)
-        started, result.status = response.sent_at, response.status
-        if response.status != 200:
-            result.error = result.error or f"HTTP {response.status}"
-    except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
-        result.error = f"{type(exc).__name__}: {exc}"
-    return _finish(result, parts, tokens, started, time.perf_counter(), state["done"])
+    return await _stream_sse(conn, f"/v1/threads/{thread_id}/runs", run_body(assistant_id, model), tokens, timeout,
+                             _on_run_event)
 
 
 def responses_body(model: str) -> bytes:
     return json.dumps({"model": model, "input": "Say something.", "stream": True}).encode()
 
 
-_DELTA = b'"delta":"'
-
-
 async def stream_responses(conn: Connection, model: str, tokens: int, timeout: float) -> StreamResult:
     """R: `POST /v1/responses` with `stream: true`, reading the Responses stream events."""
-    result, parts, parser = StreamResult(), [], SSEParser()
-    state = {"done": False}
-    times = result.times
-
-    def on_data(data: bytes, t: float) -> None:
-        for event, payload in parser.feed(data):
-            if event == "response.output_text.delta":
-                text = _text_after(payload, _DELTA)
-                parts.append(text if text is not None else _loads(payload)["delta"])
-                times.append(t)
-            elif event == "response.completed":
-                state["done"] = True
-            elif event in ("response.failed", "response.incomplete", "response.cancelled", "error"):
-                data = _loads(payload)
-                result.error = f"{event}: {(data.get('response') or {}).get('error') or data.get('message')}"
-
-    started = time.perf_counter()
-    try:
-        response = await conn.request("POST", "/v1/responses", body=responses_body(model), on_data=on_data,
-                                      headers={"Content-Type": "application/json"}, timeout=timeout)
-        started, result.status = response.sent_at, response.status
-        if response.status != 200:
-            result.error = result.error or f"HTTP {response.status}"
-    except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError) as exc:
-        result.error = f"{type(exc).__name__}: {exc}"
-    return _finish(result, parts, tokens, started, time.perf_counter(), state["done"])
+    return await _stream_sse(conn, "/v1/responses", responses_body(model), tokens, timeout, _on_responses_event)
 
 
 async def stream_ws(ws_url: str, assistant_id: str, model: str, tokens: int, timeout: float) -> StreamResult:
