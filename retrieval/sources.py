@@ -1,14 +1,12 @@
 """Where retrieval reads uploaded files: the Files API app (`files`), through its public functions.
 
-Kept in one module so that retrieval depends on exactly three things of `files`: looking a
-file up for its owner (404 for anyone else), reading its bytes, and its deletion signal.
+Kept in one module so that retrieval depends on exactly three things of `files`: looking
+files up for their owner (absent for anyone else), reading their bytes, and the deletion signal.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from kernel.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -18,21 +16,12 @@ class SourceFile:
     bytes: int
 
 
-def file_for_user(*, user, file_id: str) -> SourceFile:
-    """The user's file ``file_id``; raises kernel.errors.NotFound for an unknown or foreign id."""
-    try:
-        from files.selectors import file_get_for_user
-    except ImportError:  # the Files app before its selectors module
-        file_get_for_user = None
-    if file_get_for_user is not None:
-        record = file_get_for_user(user=user, file_id=file_id)
-    else:
-        from files.models import File
+def files_for_user(*, user, file_ids: list[str]) -> dict[str, SourceFile]:
+    """The user's live files among ``file_ids``, by id, in one query (unknown or foreign ids are absent)."""
+    from files.selectors import files_for_user as live_files
 
-        record = File.objects.filter(pk=file_id, owner=user).first()
-        if record is None:
-            raise NotFound(f"No such File object: {file_id}", param="file_id")
-    return SourceFile(id=record.id, filename=record.filename, bytes=int(record.bytes or 0))
+    return {pk: SourceFile(id=r.id, filename=r.filename, bytes=int(r.bytes or 0))
+            for pk, r in live_files(user=user, file_ids=file_ids).items()}
 
 
 def read_file_bytes(file_id: str) -> bytes | None:

@@ -5,34 +5,55 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from kernel.errors import NotFound
 from retrieval import queueing, sources
 from retrieval.models import Chunk, FileBatch, VectorStore, VectorStoreFile
 from retrieval.services.activity import bump_index, ensure_usable, store_touch
+
+BULK_ROWS = 500
 
 
 def attach_files(*, store: VectorStore, user, items: list[dict], batch: FileBatch | None = None) -> list[VectorStoreFile]:
     """Attach each {file_id, attributes, chunking_strategy} (the user's files only: 404 otherwise).
 
-    Re-attaching a file already in the store re-ingests it with the new settings. Ingestion is
-    queued: a worker (retrieval.worker) picks the rows up once the transaction commits.
+    Re-attaching a file already in the store re-ingests it with the new settings (a file given
+    twice counts once, with its last settings). Ingestion is queued: a worker (retrieval.worker)
+    picks the rows up once the transaction commits. New rows are written in bulk (the
+    ``vector_stores`` helper may bring 10,000 files).
     """
     ensure_usable(store)
-    found = [(item, sources.file_for_user(user=user, file_id=item["file_id"])) for item in items]
-    rows = []
+    wanted = {item["file_id"]: item for item in items}
+    found = sources.files_for_user(user=user, file_ids=list(wanted))
+    missing = next((file_id for file_id in wanted if file_id not in found), None)
+    if missing is not None:
+        raise NotFound(f"No such File object: {missing}")
     with transaction.atomic():
-        for item, source in found:
-            row, _ = VectorStoreFile.objects.update_or_create(
-                vector_store=store, file_id=source.id,
-                defaults={"filename": source.filename, "status": VectorStoreFile.Status.IN_PROGRESS,
-                          "last_error": None, "attributes": item.get("attributes"),
-                          "chunking_strategy": item.get("chunking_strategy") or {"type": "auto"},
-                          "batch": batch, "usage_bytes": 0, "lease_owner": "", "lease_expires_at": None,
-                          "attempts": 0, "completed_at": None})
-            rows.append(row)
+        existing = {row.file_id: row for row in VectorStoreFile.objects.filter(vector_store=store,
+                                                                               file_id__in=list(wanted))}
+        fresh = []
+        for file_id, item in wanted.items():
+            values = _queued(found[file_id], item, batch)
+            row = existing.get(file_id)
+            if row is None:
+                fresh.append(VectorStoreFile(vector_store=store, file_id=file_id, **values))
+            else:
+                for name, value in values.items():
+                    setattr(row, name, value)
+                row.save(update_fields=list(values))
+        VectorStoreFile.objects.bulk_create(fresh, batch_size=BULK_ROWS)
         store_touch(store)
         bump_index(store.pk)  # a re-attached file leaves the searchable index until ingested again
     transaction.on_commit(queueing.work_queued)
-    return rows
+    by_id = existing | {row.file_id: row for row in fresh}
+    return [by_id[file_id] for file_id in wanted]
+
+
+def _queued(source: sources.SourceFile, item: dict, batch: FileBatch | None) -> dict:
+    """A store file's fields when (re)queued for ingestion."""
+    return {"filename": source.filename, "status": VectorStoreFile.Status.IN_PROGRESS, "last_error": None,
+            "attributes": item.get("attributes"), "chunking_strategy": item.get("chunking_strategy") or {"type": "auto"},
+            "batch": batch, "usage_bytes": 0, "lease_owner": "", "lease_expires_at": None, "attempts": 0,
+            "completed_at": None}
 
 
 def batch_create(*, store: VectorStore, user, items: list[dict]) -> FileBatch:
