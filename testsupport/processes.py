@@ -160,7 +160,8 @@ class EntitiesProcess(ServerProcess):
 
 
 @contextmanager
-def entities_process_pair(*, django_db_blocker, openai_base_url: str) -> Iterator[tuple[EntitiesProcess, EntitiesProcess]]:
+def entities_process_pair(*, django_db_blocker,
+                          openai_base_url: str) -> Iterator[tuple[EntitiesProcess, EntitiesProcess]]:
     """Processes A and B on the test database (PostgreSQL) and Redis, their cloud model at
     ``openai_base_url``; killed on exit, with nothing to wait for (the test database is flushed
     after each test). Skips on SQLite: the default variant (SQLite + in-memory layer) is one

@@ -1,6 +1,6 @@
 """What the browser tests share: Debian's Chromium driven by Playwright against the live ASGI app.
 
-    from conversations.tests.browser_support import *  # noqa: F401,F403 — fixtures: browser, open_page, person
+    from conversations.tests.browser_support import *  # noqa: F401,F403 — the fixtures (__all__)
     from conversations.tests.browser_support import expect, last_reply, send, shot, wait_for_run
 
 Every test signs in (the first through the form, the rest with a session cookie), works
@@ -20,7 +20,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from testsupport.factories import make_user
+from testsupport.factories import make_assistant, make_user
 from testsupport.requirements import require
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,7 +29,7 @@ require(Path(CHROMIUM).exists(), f"{CHROMIUM} is missing; the browser tests driv
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 # `import *` brings the fixtures, which pytest finds by name; the helpers are imported by name.
-__all__ = ["browser", "open_page", "person"]
+__all__ = ["browser", "open_page", "person", "echo_page"]
 
 SCREENSHOTS = Path(django_settings.BASE_DIR) / "test-artifacts" / "screenshots"
 DOCS_SCREENSHOTS = Path(django_settings.BASE_DIR) / "docs" / "screenshots"
@@ -92,6 +92,14 @@ def open_page(browser, live_entities, person):
     for context in contexts:
         context.close()
     assert problems == []
+
+
+@pytest.fixture
+def echo_page(open_page, person) -> Page:
+    """The chat page of ``person``, whose one assistant is Echo (``demo/echo``: it answers with
+    what it was sent)."""
+    make_assistant(person, name="Echo", model="demo/echo")
+    return open_page()
 
 
 def shot(page: Page, name: str, *, docs: bool = False) -> None:

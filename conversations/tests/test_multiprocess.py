@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -17,8 +16,7 @@ from asgiref.sync import sync_to_async
 from websockets.asyncio.client import connect
 
 from conversations.models import Message, Run
-from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai
-from testsupport.processes import EntitiesProcess, entities_process_pair
+from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai, entities_processes
 from testsupport.scenarios import Reply, words
 from testsupport.sse import parse_sse
 from testsupport.users import make_person
@@ -30,17 +28,10 @@ pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(tran
 WORDS = words("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa")
 
 
-@pytest.fixture(scope="module")
-def processes(django_db_setup, django_db_blocker, fake_openai_server) -> Iterator[tuple[EntitiesProcess, ...]]:
-    """Processes A and B on the test database and Redis; their cloud model is the fake."""
-    with entities_process_pair(django_db_blocker=django_db_blocker, openai_base_url=fake_openai_server.url) as pair:
-        yield pair
-
-
 @pytest.fixture
-def setup(processes, fake_openai):
+def setup(entities_processes, fake_openai):
     """alice, her cloud assistant and a thread, made through process A."""
-    a, _ = processes
+    a, _ = entities_processes
     alice = make_person("alice")
     assistant = httpx.post(f"{a.v1}/assistants", headers=alice.headers, json={"model": "cloud/x"}).json()
     thread = httpx.post(f"{a.v1}/threads", headers=alice.headers,
@@ -74,8 +65,8 @@ def sse_text(events) -> str:
                    for p in e.json()["delta"]["content"])
 
 
-async def test_it_streams_a_run_executed_by_one_process_to_watchers_on_another(processes, setup, fake_openai):
-    a, b = processes
+async def test_it_streams_a_run_executed_by_one_process_to_watchers_on_another(entities_processes, setup, fake_openai):
+    a, b = entities_processes
     alice, assistant_id, thread_id = setup
     fake_openai.push(Reply(WORDS, delay=0.04))
     run = start_run(a, alice, thread_id, assistant_id)
@@ -104,8 +95,8 @@ async def test_it_streams_a_run_executed_by_one_process_to_watchers_on_another(p
     assert text_of(frames) == text
 
 
-async def test_it_cancels_through_another_process_what_one_process_runs(processes, setup, fake_openai):
-    a, b = processes
+async def test_it_cancels_through_another_process_what_one_process_runs(entities_processes, setup, fake_openai):
+    a, b = entities_processes
     alice, assistant_id, thread_id = setup
     fake_openai.push(Reply(WORDS, delay=0.15))
     run = start_run(a, alice, thread_id, assistant_id)
@@ -141,8 +132,8 @@ async def test_it_cancels_through_another_process_what_one_process_runs(processe
     assert await fake_openai.await_disconnect(timeout=5)  # A hung up on the model server
 
 
-async def test_it_keeps_a_quiet_websocket_open_on_the_redis_layer(processes, setup):
-    _, b = processes
+async def test_it_keeps_a_quiet_websocket_open_on_the_redis_layer(entities_processes, setup):
+    _, b = entities_processes
     alice, _, thread_id = setup
     async with connect(f"{b.url.replace('http', 'ws')}/ws/threads/{thread_id}/?token={alice.api_key}") as ws:
         receive = websocket_receive(ws)

@@ -7,16 +7,15 @@ from __future__ import annotations
 import pytest
 
 from conversations.models import Message
-from conversations.tests.browser_support import *  # noqa: F401,F403 — fixtures: browser, open_page, person
+from conversations.tests.browser_support import *  # noqa: F401,F403 — fixtures: browser, open_page, person, echo_page
 from conversations.tests.browser_support import expect, last_reply, regenerate, send, shot, wait_for_run
 from testsupport.factories import make_assistant, make_message, make_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_edit_and_regenerate_keep_versions_that_can_be_stepped_through_after_a_reload(open_page, person):
-    make_assistant(person, name="Echo", model="demo/echo")
-    page = open_page()
+def test_edit_and_regenerate_keep_versions_that_can_be_stepped_through_after_a_reload(echo_page, person):
+    page = echo_page
     send(page, "Colour?")
     wait_for_run(page)
     first, second = regenerate(page)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conversations.models import Message, Run
-from conversations.tests.browser_support import *  # noqa: F401,F403 — fixtures: browser, open_page, person
+from conversations.tests.browser_support import *  # noqa: F401,F403 — fixtures: browser, open_page, person, echo_page
 from conversations.tests.browser_support import expect, last_reply, regenerate, send, wait_for_run
 from testsupport.factories import make_assistant
 from testsupport.live import free_port
@@ -14,9 +14,8 @@ from testsupport.live import free_port
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_a_regenerated_reply_shows_once_after_a_reload(open_page, person):
-    make_assistant(person, name="Echo", model="demo/echo")
-    page = open_page()
+def test_a_regenerated_reply_shows_once_after_a_reload(echo_page, person):
+    page = echo_page
     send(page, "Say it twice")
     wait_for_run(page)
     regenerate(page)

@@ -5,14 +5,12 @@ every other surface."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import openai
 import pytest
 
 from conversations.models import Run
-from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai
-from testsupport.processes import EntitiesProcess, entities_process_pair
+from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai, entities_processes
 from testsupport.scenarios import Reply, words
 from testsupport.users import make_person
 
@@ -21,18 +19,12 @@ pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.django_db(tran
 WORDS = words("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima")
 
 
-@pytest.fixture(scope="module")
-def processes(django_db_setup, django_db_blocker, fake_openai_server) -> Iterator[tuple[EntitiesProcess, ...]]:
-    with entities_process_pair(django_db_blocker=django_db_blocker, openai_base_url=fake_openai_server.url) as pair:
-        yield pair
-
-
 def _client(process, person) -> openai.OpenAI:
     return openai.OpenAI(base_url=process.v1, api_key=person.api_key, max_retries=0, timeout=30)
 
 
-def test_a_response_run_by_one_process_streams_through_another(processes, fake_openai):
-    a, b = processes
+def test_a_response_run_by_one_process_streams_through_another(entities_processes, fake_openai):
+    a, b = entities_processes
     alice = make_person("alice")
     fake_openai.push(Reply(WORDS, delay=0.04))
     with _client(a, alice) as on_a, _client(b, alice) as on_b:
@@ -47,8 +39,8 @@ def test_a_response_run_by_one_process_streams_through_another(processes, fake_o
     assert events[-1].type == "response.completed"
 
 
-def test_a_response_run_by_one_process_is_cancelled_through_another(processes, fake_openai):
-    a, b = processes
+def test_a_response_run_by_one_process_is_cancelled_through_another(entities_processes, fake_openai):
+    a, b = entities_processes
     alice = make_person("alice")
     fake_openai.push(Reply(WORDS, delay=0.3))
     with _client(a, alice) as on_a, _client(b, alice) as on_b:
