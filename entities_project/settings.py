@@ -261,6 +261,9 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 INFERENCE_CONNECT_TIMEOUT = env_float("INFERENCE_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 INFERENCE_READ_TIMEOUT = env_float("INFERENCE_READ_TIMEOUT", 120.0, minimum=0.1)
 DEMO_TOKEN_DELAY = env_float("DEMO_TOKEN_DELAY", 0.02, minimum=0.0)
+# Split a reply that begins with <think>…</think> into reasoning and text, for servers that
+# leave reasoning in the content (inference/backends/think_tags.py). Off: most servers split it.
+ENTITIES_THINK_TAGS = env_bool("ENTITIES_THINK_TAGS", False)
 INFERENCE_MAX_CONNECTIONS = env_int("INFERENCE_MAX_CONNECTIONS", 2000, minimum=1)
 
 ENTITIES_METRICS_TOKEN = env_str("ENTITIES_METRICS_TOKEN")

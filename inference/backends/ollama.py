@@ -20,6 +20,7 @@ from inference.backends.clients import (
     transport_error_message,
 )
 from inference.backends.ollama_vision import model_sees, ollama_content
+from inference.backends.think_tags import ThinkTagSplitter
 from inference.events import ChatRequest, Finish, InferenceEvent, ReasoningDelta, StreamError, TextDelta, ToolCallDelta, Usage
 from inference.vision import has_images
 
@@ -104,6 +105,7 @@ class _Reply:
         self.tool_calls = 0
         # The closing Finish or StreamError, held back for stream() to yield last.
         self.terminal: Finish | StreamError | None = None
+        self.tags = ThinkTagSplitter() if settings.ENTITIES_THINK_TAGS else None
 
     def feed(self, chunk: dict) -> list[InferenceEvent]:
         if not isinstance(chunk, dict):
@@ -116,7 +118,9 @@ class _Reply:
         if message.get("thinking"):
             events.append(ReasoningDelta(message["thinking"]))
         if message.get("content"):
-            events.append(TextDelta(message["content"]))
+            events += self.tags.feed(message["content"]) if self.tags else [TextDelta(message["content"])]
+        if self.tags and (message.get("tool_calls") or chunk.get("done")):
+            events += self.tags.flush()
         for call in message.get("tool_calls") or []:
             function = call.get("function") or {}
             arguments = function.get("arguments") or {}
