@@ -1,11 +1,13 @@
 """The shape of the code: layers point one way and no module imports itself back.
 
 `lint-imports` checks the contracts in `.importlinter` (layers, a pure kernel, acyclic siblings);
-the cycle test below looks at every module, not only siblings.
+the cycle test below looks at every module, not only siblings. Models guard their own row only:
+no model overrides save() or delete() (the rules live in services/).
 """
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +74,13 @@ def test_no_module_imports_itself_back_through_others():
     modules = {m for m in graph.modules if ".tests" not in m and not m.endswith(".tests")}
     cycles = _strongly_connected(graph, modules)
     assert cycles == [], "import cycles: " + "; ".join(" <-> ".join(sorted(c)) for c in cycles)
+
+
+def test_no_model_overrides_save_or_delete():
+    overrides = []
+    for path in sorted(ROOT.glob("*/models.py")):
+        for model in (node for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ClassDef)):
+            overrides += [f"{path.relative_to(ROOT)}:{item.lineno} {model.name}.{item.name}" for item in model.body
+                          if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+                          and item.name in ("save", "asave", "delete", "adelete")]
+    assert overrides == [], "rules belong in services/, not in a model's save() or delete(): " + ", ".join(overrides)
