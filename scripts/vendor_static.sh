@@ -11,6 +11,8 @@ set -euo pipefail
 MARKED_VERSION=18.2.1
 DOMPURIFY_VERSION=3.5.0
 HIGHLIGHTJS_VERSION=11.12.0  # the @highlightjs/cdn-assets build (prebuilt ES module + themes)
+KATEX_VERSION=0.19.1          # only the ES module: the page asks for MathML, which needs no CSS or fonts
+AXE_CORE_VERSION=4.14.1       # the browser tests' accessibility checker (testsupport/vendor/, never served)
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 target="$root/static/vendor"
@@ -29,25 +31,36 @@ unpack() {  # unpack <npm spec> <folder name>: `npm pack` verifies the registry'
 unpack "marked@$MARKED_VERSION" marked
 unpack "dompurify@$DOMPURIFY_VERSION" dompurify
 unpack "@highlightjs/cdn-assets@$HIGHLIGHTJS_VERSION" highlightjs
+unpack "katex@$KATEX_VERSION" katex
+unpack "axe-core@$AXE_CORE_VERSION" axe-core
 
 out="$work/out"
-mkdir -p "$out/marked" "$out/dompurify" "$out/highlightjs"
+mkdir -p "$out/marked" "$out/dompurify" "$out/highlightjs" "$out/katex"
 cp "$work/marked/lib/marked.esm.js" "$work/marked/lib/marked.esm.js.map" "$work/marked/LICENSE" "$out/marked/"
 cp "$work/dompurify/dist/purify.es.mjs" "$work/dompurify/dist/purify.es.mjs.map" \
    "$work/dompurify/LICENSE" "$work/dompurify/LICENSE-MPL" "$out/dompurify/"
 cp "$work/highlightjs/es/highlight.min.js" "$work/highlightjs/LICENSE" "$out/highlightjs/"
 cp "$work/highlightjs/styles/github.min.css" "$out/highlightjs/github.min.css"
 cp "$work/highlightjs/styles/github-dark.min.css" "$out/highlightjs/github-dark.min.css"
-for lib in marked dompurify highlightjs; do
+cp "$work/katex/dist/katex.mjs" "$work/katex/LICENSE" "$out/katex/"
+for lib in marked dompurify highlightjs katex; do
     version_var="$(echo "$lib" | tr '[:lower:]' '[:upper:]')_VERSION"
     echo "${!version_var}" > "$out/$lib/VERSION"
 done
 
+test_target="$root/testsupport/vendor/axe-core"
+test_out="$work/test-out"
+mkdir -p "$test_out"
+cp "$work/axe-core/axe.min.js" "$work/axe-core/LICENSE" "$work/axe-core/LICENSE-3RD-PARTY.txt" "$test_out/"
+echo "$AXE_CORE_VERSION" > "$test_out/VERSION"
+
 if [ "$mode" = "--check" ]; then
-    diff -r "$out" "$target" && echo "static/vendor matches the pinned npm packages."
+    diff -r "$out" "$target" && diff -r "$test_out" "$test_target" \
+        && echo "static/vendor and testsupport/vendor match the pinned npm packages."
     exit $?
 fi
-rm -rf "$target"
-mkdir -p "$target"
+rm -rf "$target" "$test_target"
+mkdir -p "$target" "$test_target"
 cp -r "$out"/. "$target"/
-echo "Copied marked $MARKED_VERSION, DOMPurify $DOMPURIFY_VERSION, highlight.js $HIGHLIGHTJS_VERSION into static/vendor/."
+cp -r "$test_out"/. "$test_target"/
+echo "Copied marked $MARKED_VERSION, DOMPurify $DOMPURIFY_VERSION, highlight.js $HIGHLIGHTJS_VERSION, KaTeX $KATEX_VERSION into static/vendor/, axe-core $AXE_CORE_VERSION into testsupport/vendor/."

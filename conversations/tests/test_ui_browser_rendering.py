@@ -123,3 +123,26 @@ def test_the_theme_toggle_forces_light_or_dark_and_is_remembered(open_page, pers
     assert page.evaluate(background) != light
     page.get_by_label("Theme").select_option("system")
     assert page.evaluate(background) == light
+
+
+def test_math_renders_as_mathml_but_not_inside_code_or_money(open_page, person):
+    make_assistant(person, name="Echo", model="demo/echo")
+    page = open_page()
+    text = ("Euler: $e^{i\\pi} + 1 = 0$ and \\(a^2 + b^2 = c^2\\), costs $5 and $10, `$x$` stays code.\n\n"
+            "$$\n\\int_0^1 x^2\\,dx = \\frac{1}{3}\n$$\n\n\\[\\sum_{n=1}^\\infty \\frac{1}{n^2} = \\frac{\\pi^2}{6}\\]\n\n"
+            "Broken: $\\frac{1$ and\n\n```\n$$not math$$\n```")
+    page.get_by_label("Message", exact=True).fill(text)
+    page.keyboard.press("Enter")
+    wait_for_run(page)
+    user = page.locator(".msg.user").last
+    expect(user.locator(".math-tex.math-ok")).to_have_count(4)
+    expect(user.locator(".math-display math[display=block]")).to_have_count(2)
+    assert user.locator("math annotation").first.text_content() == "e^{i\\pi} + 1 = 0"
+    expect(user.locator(".math-error")).to_have_text("\\frac{1")
+    expect(user.locator("code", has_text="$x$")).to_have_count(1)
+    expect(user).to_contain_text("costs $5 and $10")
+    expect(user.locator("pre code")).to_contain_text("$$not math$$")
+    assert user.locator("[style]").count() == 0  # MathML needs no inline styles (style-src 'self')
+    expect(last_reply(page).locator(".msg.assistant .math-ok").first).to_be_attached()  # the echo's reply too
+    last_reply(page).locator(".math-display").first.scroll_into_view_if_needed()
+    shot(page, "math", docs=True)

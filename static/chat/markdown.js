@@ -6,6 +6,10 @@
 //  3. the page's Content-Security-Policy forbids inline script on top of that.
 // Code blocks are highlighted by highlight.js (which escapes the code it colours) and get a
 // copy button built with DOM calls, after sanitising.
+// Math ($…$, $$…$$, \(…\), \[…\]; never inside code) is cut out by a marked extension as
+// plain text in a marked span, and after sanitising KaTeX builds MathML from that text with
+// DOM calls (output "mathml": no inline styles, so the strict style-src holds; Chromium and
+// Firefox draw MathML natively, screen readers read it). KaTeX loads on the first formula.
 
 import { Marked } from "../vendor/marked/marked.esm.js";
 import DOMPurify from "../vendor/dompurify/purify.es.mjs";
@@ -15,8 +19,50 @@ import { copyButton, h } from "./dom.js";
 const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
 
+// `$x$` is math only when the first and last characters inside are not spaces, no digit
+// follows and no backtick is inside (so "$5 and $10" stays money and `$` in code stays
+// code); `\$` is a literal dollar.
+const INLINE_MATH = [
+  { display: true, re: /^\$\$(?!\$)([\s\S]+?)\$\$/ },
+  { display: true, re: /^\\\[([\s\S]+?)\\\]/ },
+  { display: false, re: /^\\\(([\s\S]+?)\\\)/ },
+  { display: false, re: /^\$(?!\s)((?:\\.|[^\\\n$`])+?)(?<!\s)\$(?!\d)/ },
+];
+const BLOCK_MATH = /^ {0,3}(?:\$\$([\s\S]+?)\$\$|\\\[([\s\S]+?)\\\])[ \t]*(?:\n|$)/;
+
+// A block of its own is a div; display math inside a paragraph is a span shown as a block.
+const mathSpan = (tex, display, tag = "span") =>
+  `<${tag} class="math-tex${display ? " math-display" : ""}">${escapeHtml(tex.trim())}</${tag}>`;
+
+const MATH = {
+  extensions: [
+    {
+      name: "mathBlock",
+      level: "block",
+      start: (src) => src.match(/^ {0,3}(?:\$\$|\\\[)/m)?.index,
+      tokenizer(src) {
+        const match = BLOCK_MATH.exec(src);
+        if (match) return { type: "mathBlock", raw: match[0], tex: match[1] ?? match[2], display: true };
+      },
+      renderer: ({ tex }) => mathSpan(tex, true, "div"),
+    },
+    {
+      name: "mathInline",
+      level: "inline",
+      start: (src) => src.match(/\$|\\[([]/)?.index,
+      tokenizer(src) {
+        for (const { display, re } of INLINE_MATH) {
+          const match = re.exec(src);
+          if (match && match[1].trim()) return { type: "mathInline", raw: match[0], tex: match[1], display };
+        }
+      },
+      renderer: ({ tex, display }) => mathSpan(tex, display),
+    },
+  ],
+};
+
 function parser(breaks) {
-  return new Marked({
+  return new Marked(MATH, {
     gfm: true,
     breaks,
     renderer: {
@@ -57,7 +103,36 @@ export function renderMarkdown(el, text, { role = "assistant", streaming = false
   const html = (PARSERS[role] || PARSERS.assistant).parse(text || "");
   const fragment = DOMPurify.sanitize(html, PURIFY);
   enhanceCodeBlocks(fragment, streaming);
+  const formulas = Array.from(fragment.querySelectorAll(".math-tex"));
   el.replaceChildren(fragment);
+  if (formulas.length) renderMath(formulas);
+}
+
+let katex = null;
+let katexLoading = null;
+
+/** Turn each ``.math-tex`` element's text into MathML; KaTeX is imported the first time. */
+function renderMath(elements) {
+  if (!katex) {
+    katexLoading ||= import("../vendor/katex/katex.mjs").then((module) => { katex = module.default; });
+    katexLoading.then(() => renderMath(elements.filter((el) => el.isConnected)), () => {}); // unloaded: the TeX stays
+    return;
+  }
+  for (const el of elements) {
+    if (el.querySelector("math")) continue;
+    const tex = el.textContent;
+    try {
+      // trust: false (the default) keeps \href, \includegraphics and \html* out; the
+      // limits bound what a hostile formula can cost.
+      katex.render(tex, el, { output: "mathml", displayMode: el.classList.contains("math-display"),
+        throwOnError: true, trust: false, maxSize: 50, maxExpand: 500 });
+      el.classList.add("math-ok");
+    } catch (error) {
+      el.textContent = tex; // shown as written, marked, with KaTeX's reason on hover
+      el.classList.add("math-error");
+      el.title = String(error?.message || error);
+    }
+  }
 }
 
 function enhanceCodeBlocks(root, streaming) {
