@@ -10,3 +10,8 @@ class ConversationsConfig(AppConfig):
         from conversations.engine import compat
 
         compat.install()
+        # A thread's first reply from a real model gets a model-written title, after the reply.
+        from conversations.engine.completion import on_run_completed
+        from conversations.services.titles import write_model_title
+
+        on_run_completed(write_model_title)

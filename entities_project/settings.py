@@ -265,6 +265,10 @@ DEMO_TOKEN_DELAY = env_float("DEMO_TOKEN_DELAY", 0.02, minimum=0.0)
 # leave reasoning in the content (inference/backends/think_tags.py). Off: most servers split it.
 ENTITIES_THINK_TAGS = env_bool("ENTITIES_THINK_TAGS", False)
 INFERENCE_MAX_CONNECTIONS = env_int("INFERENCE_MAX_CONNECTIONS", 2000, minimum=1)
+# A thread's first reply from a real model (not demo/*) gets one short extra call that writes
+# its title (conversations/services/titles.py); bounded, after the reply, failure keeps the text's.
+ENTITIES_AUTO_TITLE = env_bool("ENTITIES_AUTO_TITLE", True)
+ENTITIES_AUTO_TITLE_TIMEOUT = env_float("ENTITIES_AUTO_TITLE_TIMEOUT", 15.0, minimum=0.1)
 
 ENTITIES_METRICS_TOKEN = env_str("ENTITIES_METRICS_TOKEN")
 # /healthz?backends=1 probes the backends at most this often (the answer is cached between).

@@ -15,3 +15,6 @@ os.environ.setdefault("DEMO_TOKEN_DELAY", "0.005")
 os.environ.setdefault("ENTITIES_FILES_DIR", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                                          ".local", f"test-files-{os.getpid()}"))
 os.environ.setdefault("ENTITIES_FILES_SWEEP_SECONDS", "0.5")
+# Off by default: its extra model call would take a scenario a test queued for its next run.
+# The tests of model-written titles turn it on (conversations/tests/test_titles.py).
+os.environ.setdefault("ENTITIES_AUTO_TITLE", "0")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
-from conversations.engine import store
+from conversations.engine import completion, store
 from conversations.engine.db import db
 from conversations.models import Run
 from kernel import metrics
@@ -52,6 +52,8 @@ class RunEndings:
         self.run = run
         self._observe_end(status)
         self.emit_run(f"thread.run.{status}")
+        if status == "completed":
+            completion.run_completed(self.run_id)  # e.g. the model-written title; never awaited here
 
     async def _close_open_message(self, reason: str) -> None:
         turn = self.turn
