@@ -15,7 +15,9 @@ def store_status(store: VectorStore, counts: dict) -> str:
 
 
 def vector_store_object(store: VectorStore, counts: dict, usage_bytes: int) -> dict:
-    return {
+    """The vector store as OpenAI shows it: ``expires_after`` only when the store has a policy
+    (the spec's schema has no null for it)."""
+    payload = {
         "id": store.id,
         "object": "vector_store",
         "created_at": unix(store.created_at),
@@ -29,6 +31,9 @@ def vector_store_object(store: VectorStore, counts: dict, usage_bytes: int) -> d
         "last_active_at": unix(store.last_active_at),
         "metadata": store.metadata or {},
     }
+    if store.expires_after is None:
+        del payload["expires_after"]
+    return payload
 
 
 def _strategy(value: dict | None) -> dict:

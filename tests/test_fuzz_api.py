@@ -85,8 +85,13 @@ class AliceObjects:
         assert run.status == "requires_action", run
         step = sdk.threads.runs.steps.list(run.id, thread_id=thread.id).data[0]
         message = sdk.threads.messages.list(thread.id).data[0]
+        document = self.client.files.create(file=("notes.md", b"# Notes\n\nThe fuzzer's own file.\n"),
+                                            purpose="assistants")
+        store = self.client.vector_stores.create(name="fuzzed", file_ids=[document.id])
+        batch = self.client.vector_stores.file_batches.create(vector_store_id=store.id, file_ids=[document.id])
         return {"assistant_id": assistant.id, "thread_id": thread.id, "message_id": message.id, "run_id": run.id,
-                "step_id": step.id, "model": "demo/echo"}
+                "step_id": step.id, "model": "demo/echo", "vector_store_id": store.id, "file_id": document.id,
+                "batch_id": batch.id}
 
 
 def _hook_real_ids(schema, objects: AliceObjects) -> None:
@@ -176,11 +181,12 @@ def subset_schema(fuzzer):
 
 
 def _differs_from_subset(ctx) -> bool:
-    """Operations of Entities' document that the subset does not fuzz already: the extensions
-    and those whose schemas Entities patches (the others are the subset's, unchanged)."""
+    """Operations of Entities' document that the subset does not fuzz already: the extensions,
+    the vector stores, and those whose schemas Entities patches (the others are the subset's,
+    unchanged)."""
     definition = ctx.operation.definition.raw
     patched = yaml.safe_load(EXTENSIONS.read_text()).get("x-entities-schema-patches", {})
-    return bool(definition.get("x-entities-extension")) or any(
+    return bool(definition.get("x-entities-extension")) or ctx.operation.path.startswith("/vector_stores") or any(
         f"#/components/schemas/{name}" in json.dumps(definition) for name in patched)
 
 
@@ -226,6 +232,9 @@ def test_it_fuzzes_every_operation_of_both_documents(live_entities):
     assert subset_ops < own_ops
     assert {("get", "/models"), ("get", "/models/{model}"), ("get", "/threads"), ("get", "/openapi.json"),
             ("get", "/threads/{thread_id}/runs/{run_id}/events")} <= own_ops - subset_ops
+    assert {("post", "/vector_stores"), ("post", "/vector_stores/{vector_store_id}/search"),
+            ("post", "/vector_stores/{vector_store_id}/file_batches"),
+            ("get", "/vector_stores/{vector_store_id}/files/{file_id}/content")} <= own_ops - subset_ops
 
 
 # Hand-picked inputs hypothesis rarely reaches: huge integers, NaN, over-long names and keys.

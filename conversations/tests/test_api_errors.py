@@ -143,3 +143,5 @@ def test_it_serves_the_openapi_document_without_credentials(live_entities):
     assert extensions >= {"/models", "/threads", "/threads/{thread_id}/runs/{run_id}/events"}
     assert spec["paths"]["/threads"]["post"]["operationId"] == "createThread"
     assert "title" in spec["components"]["schemas"]["ModifyThreadRequest"]["properties"]
+    assert len([p for p in spec["paths"] if p.startswith("/vector_stores")]) == 10
+    assert spec["paths"]["/vector_stores/{vector_store_id}/search"]["post"]["operationId"] == "searchVectorStore"

@@ -1,6 +1,7 @@
-"""`GET /v1/openapi.json`: the Assistants v2 subset merged with Entities' extensions.
+"""`GET /v1/openapi.json`: the Assistants v2 subset, the vector stores of the Files and
+Vector Stores subset, and Entities' extensions, merged.
 
-Both documents live in docs/openapi/ (the subset is a verbatim copy of the reference);
+The documents live in docs/openapi/ (the subsets are verbatim copies of the reference);
 they are parsed once per process, on first request.
 """
 
@@ -18,11 +19,15 @@ from kernel.api.views import V1APIView
 
 OPENAPI_DIR = Path(settings.BASE_DIR) / "docs" / "openapi"
 SUBSET_FILE = "assistants-v2-openapi.yaml"
+VECTOR_STORES_FILE = "files-vector-stores-openapi.yaml"
 EXTENSIONS_FILE = "entities.yaml"
+# Only these paths come from the Files and Vector Stores subset: Entities' own document
+# describes /files (its listing differs from OpenAI's).
+VECTOR_STORE_PATHS = "/vector_stores"
 
 
 def _load(name: str) -> dict:
-    import yaml  # PyYAML comes with schemathesis; loaded only when the document is asked for
+    import yaml  # loaded only when the document is asked for
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     with open(OPENAPI_DIR / name, encoding="utf-8") as handle:
@@ -35,6 +40,22 @@ def _deep_merge(target: dict, extra: dict) -> None:
             _deep_merge(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
+
+
+def add_vector_stores(spec: dict, stores: dict) -> dict:
+    """``spec`` with the ``/vector_stores`` paths of ``stores`` and every schema and shared
+    response of ``stores`` that ``spec`` lacks (same-named ones are the same in both). Neither
+    input is modified."""
+    spec = copy.deepcopy(spec)
+    for path, operations in stores.get("paths", {}).items():
+        if path.startswith(VECTOR_STORE_PATHS):
+            spec.setdefault("paths", {})[path] = copy.deepcopy(operations)
+    components = spec.setdefault("components", {})
+    for section in ("schemas", "responses"):
+        target = components.setdefault(section, {})
+        for name, value in stores.get("components", {}).get(section, {}).items():
+            target.setdefault(name, copy.deepcopy(value))
+    return spec
 
 
 def merge(subset: dict, extensions: dict) -> dict:
@@ -57,7 +78,7 @@ def merge(subset: dict, extensions: dict) -> dict:
 @functools.lru_cache(maxsize=1)
 def entities_openapi() -> dict:
     """The merged document (cached; treat it as read-only)."""
-    return merge(_load(SUBSET_FILE), _load(EXTENSIONS_FILE))
+    return merge(add_vector_stores(_load(SUBSET_FILE), _load(VECTOR_STORES_FILE)), _load(EXTENSIONS_FILE))
 
 
 class OpenApiView(V1APIView):
