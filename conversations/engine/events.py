@@ -22,8 +22,9 @@ Writing a translator, rely on this and nothing else in the engine:
   ``thread.run.step.*`` the whole step (all as the REST API shows them); for ``*.delta``
   events only the increment: ``thread.message.delta`` carries new text
   (``event.text()`` reads it), ``thread.run.step.delta`` a tool-call fragment.
-- ``thread.run.reasoning.delta`` (Entities' own, not an Assistants event: the Assistants SSE
-  leaves it out, ``event.assistants`` is False) carries a thinking model's reasoning text,
+- ``thread.reasoning.delta`` (Entities' own, not an Assistants event: the Assistants SSE
+  leaves it out, ``event.assistants`` is False; not named ``thread.run.*``, whose payloads
+  clients such as the chat page read as the run) carries a thinking model's reasoning text,
   ``{"id": "rs_X", "delta": {"text"}}``, before the step it precedes: that step's message is
   ``msg_X`` or its tool step ``step_X``, which stores the text (``Message.reasoning``, the
   first ``Action.reasoning``).
@@ -50,7 +51,7 @@ SEGMENT_END = frozenset({
 })
 
 
-REASONING_DELTA = "thread.run.reasoning.delta"
+REASONING_DELTA = "thread.reasoning.delta"
 # Events of Entities' own that the Assistants stream (OpenAI's event list) does not have.
 NOT_ASSISTANTS = frozenset({REASONING_DELTA})
 
@@ -111,7 +112,7 @@ def message_text_delta(message_id: str, text: str, *, first: bool) -> dict:
 
 
 def reasoning_delta(reasoning_id: str, text: str) -> dict:
-    """The payload of ``thread.run.reasoning.delta``: more of the reasoning ``reasoning_id``."""
+    """The payload of ``thread.reasoning.delta``: more of the reasoning ``reasoning_id``."""
     return {"id": reasoning_id, "object": REASONING_DELTA, "delta": {"text": text}}
 
 

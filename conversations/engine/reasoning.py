@@ -1,6 +1,6 @@
 """A thinking model's reasoning within one model turn.
 
-It streams as ``thread.run.reasoning.delta`` events under an id ``rs_X`` of its own, before
+It streams as ``thread.reasoning.delta`` events under an id ``rs_X`` of its own, before
 the turn's reply or tool calls exist. The step that follows takes the same suffix (message
 ``msg_X``, tool step ``step_X``) and stores the text, so a replay from stored state and the
 Responses API's ``reasoning`` item name it as the live stream did.
@@ -24,7 +24,7 @@ class TurnReasoning:
         return "".join(self.parts)
 
     def add(self, text: str) -> dict:
-        """Take one piece; returns the payload of its ``thread.run.reasoning.delta`` event."""
+        """Take one piece; returns the payload of its ``thread.reasoning.delta`` event."""
         if self.id is None:
             self.id = new_id("rs")
         self.parts.append(text)

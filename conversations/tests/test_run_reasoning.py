@@ -1,7 +1,7 @@
 """A thinking model's reasoning on the Assistants side: stored apart, never in the message.
 
 The Assistants stream has no reasoning event, so its SSE stays exactly as for any model;
-the WebSocket (Entities' own protocol, the chat page) relays `thread.run.reasoning.delta`.
+the WebSocket (Entities' own protocol, the chat page) relays `thread.reasoning.delta`.
 """
 
 from __future__ import annotations
@@ -115,9 +115,9 @@ def test_the_websocket_relays_the_reasoning_before_the_message(live_entities, al
 
     frames = asyncio.run(subscribe())
 
-    reasoning = [f["data"] for f in frames if f["event"] == "thread.run.reasoning.delta"]
+    reasoning = [f["data"] for f in frames if f["event"] == "thread.reasoning.delta"]
     message_id = next(f["data"]["id"] for f in frames if f["event"] == "thread.message.created")
     assert [r["delta"]["text"] for r in reasoning] == THOUGHTS
     assert {r["id"] for r in reasoning} == {"rs_" + message_id.removeprefix("msg_")}
     kinds = [f["event"] for f in frames]
-    assert kinds.index("thread.run.reasoning.delta") < kinds.index("thread.run.step.created")
+    assert kinds.index("thread.reasoning.delta") < kinds.index("thread.run.step.created")

@@ -103,3 +103,18 @@ def test_the_reasoning_never_reaches_the_model_again_in_a_conversation(sdk, clou
     assert [item.type for item in second.output] == ["message"]
     assert cloud.requests[1]["messages"][-2:] == [{"role": "assistant", "content": "It is 4."},
                                                   {"role": "user", "content": "Sure?"}]
+
+
+def test_a_reply_cut_short_while_reasoning_keeps_the_reasoning(sdk, cloud):
+    cloud.push(Reply([], reasoning=["Let me think", " about this"], finish="length"))
+
+    with sdk.responses.stream(model="cloud/x", input="Hard question", max_output_tokens=16) as stream:
+        events = list(stream)
+    final = events[-1].response
+
+    assert (final.status, final.incomplete_details.reason) == ("incomplete", "max_output_tokens")
+    assert [(item.type, item.status) for item in final.output] == [("reasoning", "completed"), ("message", "incomplete")]
+    assert final.output[0].content[0].text == "Let me think about this"
+    assert final.output_text == ""
+    stored = sdk.responses.retrieve(final.id)
+    assert (stored.output[0], [item.type for item in stored.output]) == (final.output[0], ["reasoning", "message"])
