@@ -212,3 +212,20 @@ def test_a_run_searches_only_what_is_ingested_so_far(sdk, cloud, monkeypatch):
     late = sdk.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=50)
     (step, _) = sdk.beta.threads.runs.steps.list(late.id, thread_id=thread.id, order="asc").data
     assert step.step_details.tool_calls[0].file_search.results[0].file_id == volcanoes.id
+
+
+def test_an_attachment_goes_into_the_store_the_thread_names_or_a_new_one_once_it_is_gone(sdk):
+    volcanoes, tides = _uploads(sdk, "volcanoes.md", "tides.html")
+    own = sdk.vector_stores.create(name="mine")
+    thread = sdk.beta.threads.create(tool_resources={"file_search": {"vector_store_ids": [own.id]}})
+
+    sdk.beta.threads.messages.create(thread.id, role="user", content="a",
+                                     attachments=[{"file_id": volcanoes.id, "tools": [SEARCH]}])
+    assert [f.id for f in sdk.vector_stores.files.list(own.id)] == [volcanoes.id]
+    assert sdk.beta.threads.retrieve(thread.id).tool_resources.file_search.vector_store_ids == [own.id]
+
+    sdk.vector_stores.delete(own.id)
+    sdk.beta.threads.messages.create(thread.id, role="user", content="b",
+                                     attachments=[{"file_id": tides.id, "tools": [SEARCH]}])
+    (fresh,) = sdk.beta.threads.retrieve(thread.id).tool_resources.file_search.vector_store_ids
+    assert fresh != own.id and [f.id for f in sdk.vector_stores.files.list(fresh)] == [tides.id]
