@@ -16,6 +16,7 @@ from conversations.engine.db import db
 from conversations.engine.events import encode
 from conversations.engine.watch import watch_run
 from conversations.streaming import sse_response
+from responses_api.file_search import finished_searches, with_queries
 from responses_api.models import Response
 from responses_api.presenters import response_object
 from responses_api.selectors import response_detail, server_side_functions
@@ -76,6 +77,8 @@ async def response_event_frames(started: tuple[Response, dict, frozenset[str]], 
             if event["sequence_number"] > starting_after:
                 yield _frame(event)
         async for _seq, name, data in watch_run(response.run_id, after_seq=response.start_seq):
+            if name == "thread.run.step.delta" and finished_searches(data):
+                data = await db(with_queries, data)
             for event in translator.feed(name, data):
                 if event["sequence_number"] > starting_after:
                     yield _frame(event)

@@ -13,6 +13,9 @@ import json
 
 from conversations.models import Action, Message, Run, Thread
 from kernel.timestamps import unix
+from responses_api.file_search import call_item_of as file_search_call_item
+from responses_api.file_search import citations
+from responses_api.file_search import public_tool as public_file_search_tool
 
 # How a run's status reads as a response's status (a paused run answered its segment).
 RESPONSE_STATUS = {
@@ -56,14 +59,14 @@ def _input_part(part: dict) -> dict:
     return {"type": "input_text", "text": ""}
 
 
-def output_text_part(text: str) -> dict:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+def output_text_part(text: str, annotations: list[dict] | None = None) -> dict:
+    return {"type": "output_text", "text": text, "annotations": annotations or [], "logprobs": []}
 
 
 def message_item(message: Message) -> dict:
     """A message as a Responses item: user parts are input parts, assistant parts output_text."""
     if message.role == Message.Role.ASSISTANT:
-        content = [output_text_part(p.get("text", {}).get("value", ""))
+        content = [output_text_part(p.get("text", {}).get("value", ""), citations(p.get("text", {}).get("annotations")))
                    for p in message.content or [] if p.get("type") == "text"]
     else:
         content = [_input_part(p) for p in message.content or []]
@@ -126,10 +129,14 @@ def function_output_item(action: Action) -> dict:
             "call_id": action.id, "output": action.output or ""}
 
 
-def action_items(action: Action, *, with_outputs: bool) -> list[dict]:
-    """The items of one tool call; ``with_outputs`` adds a client function's output (history views).
+def action_items(action: Action, *, with_outputs: bool, search_results: bool = False) -> list[dict]:
+    """The items of one tool call; ``with_outputs`` adds a client function's output (history views),
+    ``search_results`` a file search's results (include=["file_search_call.results"]).
     The step's first call brings the reasoning before the step, if any."""
-    items = _call_items(action, with_outputs=with_outputs)
+    if action.tool_type == Action.ToolType.FILE_SEARCH:
+        items = [file_search_call_item(action, with_results=search_results)]
+    else:
+        items = _call_items(action, with_outputs=with_outputs)
     if action.reasoning:
         items.insert(0, reasoning_item(swap_prefix(action.step_id, "rs"), action.reasoning))
     return items
@@ -166,6 +173,8 @@ def public_tool(tool: dict) -> dict:
         return shown
     if tool.get("type") == "code_interpreter":
         return {"type": "code_interpreter", "container": {"type": "auto"}}
+    if tool.get("type") == "file_search":
+        return public_file_search_tool(tool)
     return dict(tool)
 
 

@@ -42,8 +42,10 @@ def response_output(response: Response) -> list[dict]:
     for message in Message.objects.filter(run=run, role=Message.Role.ASSISTANT, **window):
         if message.content or message.status != Message.Status.IN_PROGRESS:
             rows.append((message.created_at, 0, message.id, message_items(message)))
+    search_results = "file_search_call.results" in (response.extras or {}).get("include", [])
     for action in Action.objects.filter(run=run, **window):
-        rows.append((action.created_at, 1, action.index, action_items(action, with_outputs=False)))
+        rows.append((action.created_at, 1, action.index,
+                     action_items(action, with_outputs=False, search_results=search_results)))
     rows.sort(key=lambda row: row[:3])
     return [item for *_, items in rows for item in items]
 

@@ -23,6 +23,9 @@ import copy
 import time
 
 from conversations.engine.events import REASONING_DELTA
+from responses_api.file_search import call_item as file_search_call_item
+from responses_api.file_search import citations
+from responses_api.file_search import results_of as search_results
 from responses_api.presenters import (
     RESPONSE_STATUS, SERVER_LABEL, error_object_from, function_call_item, output_text_part, reasoning_item,
     reasoning_text_part, swap_prefix, usage_object,
@@ -48,6 +51,7 @@ class ResponseTranslator:
         self.open_text: dict[str, dict] = {}  # message id -> {"index", "parts"}
         self.calls: dict[tuple[str, int], dict] = {}  # (step id, call index) -> {"index", "kind", …}
         self.reasoning: dict | None = None  # the open reasoning item: {"id", "index", "parts"}
+        self.filenames: dict[str, str] = {}  # file id -> name, from the searches seen (for citations)
         self.started = False
         self.in_progress = False
         self.ended = False
@@ -138,10 +142,14 @@ class ResponseTranslator:
         state = self.open_text.pop(message_id)
         text = "".join(state["parts"])
         index = state["index"]
-        part = output_text_part(text)
+        annotations = citations([a for p in message.get("content") or [] if p.get("type") == "text"
+                                 for a in (p.get("text") or {}).get("annotations") or []], self.filenames)
+        part = output_text_part(text, annotations)
         status = "incomplete" if message.get("status") == "incomplete" else "completed"
         self.items[index] = {"id": message_id, "type": "message", "status": status, "role": "assistant",
                              "content": [part]}
+        out += [self._event("response.output_text.annotation.added", item_id=message_id, output_index=index,
+                            content_index=0, annotation_index=i, annotation=a) for i, a in enumerate(annotations)]
         return out + [
             self._event("response.output_text.done", item_id=message_id, output_index=index, content_index=0,
                         text=text, logprobs=[]),
@@ -196,6 +204,8 @@ class ResponseTranslator:
             return []
         if call.get("type") == "code_interpreter":
             return self._finish_code(state, call.get("code_interpreter") or {})
+        if call.get("type") == "file_search":
+            return self._finish_search(state, call.get("file_search") or {})
         fn = call.get("function") or {}
         out = []
         if fn.get("arguments"):
@@ -211,6 +221,9 @@ class ResponseTranslator:
             item = {"id": swap_prefix(call_id, "ci"), "type": "code_interpreter_call", "status": "in_progress",
                     "code": "", "container_id": "entities-sandbox", "outputs": []}
             kind = "code_interpreter_call"
+        elif call.get("type") == "file_search":
+            item = file_search_call_item(call_id=call_id, queries=[], status="in_progress", results=None)
+            kind = "file_search_call"
         else:
             name = (call.get("function") or {}).get("name") or ""
             if name in self.server_functions:
@@ -227,6 +240,9 @@ class ResponseTranslator:
         if kind == "code_interpreter_call":
             out.append(self._event("response.code_interpreter_call.in_progress", item_id=item["id"],
                                    output_index=index))
+        elif kind == "file_search_call":
+            out += [self._event(f"response.file_search_call.{phase}", item_id=item["id"], output_index=index)
+                    for phase in ("in_progress", "searching")]
         arguments = (call.get("function") or {}).get("arguments") or ""
         if arguments:
             out += self._arguments_delta(state, arguments)
@@ -266,6 +282,20 @@ class ResponseTranslator:
             self._event("response.code_interpreter_call.completed", item_id=item_id, output_index=index),
             self._event("response.output_item.done", output_index=index, item=copy.deepcopy(item)),
         ]
+
+    def _finish_search(self, state: dict, details: dict) -> list[dict]:
+        if "results" not in details:
+            return []
+        state["done"] = True
+        item = self.items[state["index"]]
+        results = search_results(details)
+        self.filenames.update((r["file_id"], r["filename"]) for r in results)
+        # The chunk text comes only when include asked for the results (Run.include).
+        shown = results if any(r.get("content") for r in details["results"]) else None
+        item.update(status="completed", queries=details.get("queries") or [], results=shown)
+        index, item_id = state["index"], state["id"]
+        return [self._event("response.file_search_call.completed", item_id=item_id, output_index=index),
+                self._event("response.output_item.done", output_index=index, item=copy.deepcopy(item))]
 
     def _finish_function(self, state: dict, name: str, arguments: str) -> list[dict]:
         state["done"] = True

@@ -143,6 +143,10 @@ def _tools(value: Any, path: str = "tools") -> list[dict]:
         elif kind == "code_interpreter":
             f.obj(tool, tool_path, allowed=("type", "container"))
             tools.append({"type": "code_interpreter"})
+        elif kind == "file_search":
+            from responses_api.file_search import tool_from_request
+
+            tools.append(tool_from_request(tool, tool_path))
         else:
             raise f.invalid_value(f.join(tool_path, "type"), f"tools of type '{kind}' are not supported by Entities "
                                                              "(see docs/responses.md).")
@@ -155,10 +159,10 @@ def _tool_choice(value: Any, path: str = "tool_choice"):
     if isinstance(value, str):
         return f.string(value, path, choices=("none", "auto", "required"))
     f.obj(value, path, allowed=("type", "name"), required=("type",))
-    kind = f.string(value["type"], f.join(path, "type"), choices=("function", "code_interpreter"))
+    kind = f.string(value["type"], f.join(path, "type"), choices=("function", "code_interpreter", "file_search"))
     if kind == "function":
         return {"type": "function", "function": {"name": f.name_string(value.get("name"), f.join(path, "name"))}}
-    return {"type": "code_interpreter"}
+    return {"type": kind}
 
 
 def _text_format(value: Any, path: str = "text"):
@@ -223,6 +227,8 @@ def response_create(body: Any) -> dict:
                                      choices=("none", "minimal", "low", "medium", "high", "xhigh")),
         "metadata": f.metadata(body.get("metadata")) or {},
         "max_tool_calls": f.integer(body.get("max_tool_calls"), "max_tool_calls", minimum=1),
+        # The engine streams (and keeps showing) the search results' text only when asked.
+        "include": ["file_search_call.results"] if "file_search_call.results" in include else None,
     }
     return {
         "input": inputs,

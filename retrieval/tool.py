@@ -69,14 +69,14 @@ def run_file_search(*, user, vector_store_ids: list[str], arguments: str, option
         return FileSearchOutcome(output=json.dumps({"error": "file_search needs a non-empty 'query' string"}),
                                  step=step)
     stores = list(VectorStore.objects.filter(owner=user, pk__in=vector_store_ids))
-    hits = search_stores(stores, queries=[query], max_num_results=limit, ranker=ranker, score_threshold=threshold,
-                         weights=weights)
+    hits = search_stores(stores, queries=[query], filters=options.get("filters"), max_num_results=limit,
+                         ranker=ranker, score_threshold=threshold, weights=weights)
     step["results"] = [_result(h, include_content) for h in hits]
     return FileSearchOutcome(output=format_for_model(hits), step=step, results=hits)
 
 
 def _result(hit: Hit, include_content: bool) -> dict:
-    result = {"file_id": hit.file_id, "file_name": hit.filename, "score": hit.score}
+    result = {"file_id": hit.file_id, "file_name": hit.filename, "score": hit.score, "attributes": hit.attributes or {}}
     if include_content:
         result["content"] = [{"type": "text", "text": hit.text}]
     return result

@@ -23,8 +23,10 @@ def file_search_tool(run_tools: list[dict]) -> dict | None:
 
 
 def run_store_ids(run: Run) -> list[str]:
-    """The vector stores the run searches, in order, without repeats."""
-    return list(dict.fromkeys(i for i in run_resource_ids(run, FILE_SEARCH, "vector_store_ids") if i))
+    """The vector stores the run searches, in order, without repeats: the tool's own (a
+    Responses ``file_search`` tool names them), then the assistant's and the thread's."""
+    named = (file_search_tool(run.tools) or {}).get("vector_store_ids") or []
+    return list(dict.fromkeys(i for i in [*named, *run_resource_ids(run, FILE_SEARCH, "vector_store_ids")] if i))
 
 
 def offered(run: Run) -> bool:

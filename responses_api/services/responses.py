@@ -16,7 +16,7 @@ from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run, Thre
 from conversations.services.content import content_text, title_from_text
 from conversations.services.runs import run_cancel, run_create, run_submit_tool_outputs
 from conversations.services.threads import thread_create
-from kernel.errors import InvalidRequest, RunStateConflict
+from kernel.errors import InvalidRequest, NotFound, RunStateConflict
 from responses_api.models import Response
 from responses_api.presenters import function_output_item, message_item
 from responses_api.selectors import conversation_get_for_user, paused_run, response_get_for_user
@@ -73,6 +73,18 @@ def _thread_for(*, user, spec: dict) -> tuple[Thread, bool]:
     return thread, False
 
 
+def _check_stores(*, user, tools: list[dict]) -> None:
+    """Each ``file_search`` tool's vector stores are the user's (another user's reads as unknown)."""
+    from retrieval.selectors import store_ids_usable
+
+    for i, tool in enumerate(tools):
+        ids = tool.get("vector_store_ids") or [] if tool.get("type") == "file_search" else []
+        usable = store_ids_usable(user=user, store_ids=ids) if ids else set()
+        for j, store_id in enumerate(ids):
+            if store_id not in usable:
+                raise NotFound(f"Vector store with id '{store_id}' not found.", param=f"tools[{i}].vector_store_ids[{j}]")
+
+
 def _continue(*, run: Run, spec: dict, replayed: bool) -> tuple[Run, int, list[dict]]:
     """Hand the client's function outputs to the paused run: the new response is its next segment.
 
@@ -92,6 +104,7 @@ def response_create(*, user, spec: dict) -> Response:
     """Create the response described by ``spec`` (validation.response_create) and queue its run."""
     if not spec["store"]:
         responses_forget_ended(user=user)
+    _check_stores(user=user, tools=spec["options"].get("tools") or [])
     thread, in_conversation = _thread_for(user=user, spec=spec)
     paused = paused_run(thread)
     outputs = spec["input"]["outputs"]
