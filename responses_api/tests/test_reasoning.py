@@ -118,3 +118,33 @@ def test_a_reply_cut_short_while_reasoning_keeps_the_reasoning(sdk, cloud):
     assert final.output_text == ""
     stored = sdk.responses.retrieve(final.id)
     assert (stored.output[0], [item.type for item in stored.output]) == (final.output[0], ["reasoning", "message"])
+
+
+def test_a_conversation_lists_the_reasoning_item_between_the_question_and_the_answer(sdk, cloud):
+    conversation = sdk.conversations.create()
+    cloud.push(Reply(ANSWER, reasoning=THOUGHTS))
+
+    response = sdk.responses.create(model="cloud/x", input="What is 2 + 2?", conversation=conversation.id)
+
+    items = sdk.conversations.items.list(conversation.id, order="asc").data
+    assert [item.type for item in items] == ["message", "reasoning", "message"]
+    assert items[1].id == response.output[0].id
+    assert items[1].content[0].text == "".join(THOUGHTS)
+
+
+def test_a_thinking_model_behind_ollama_gives_the_same_items(sdk, fake_ollama):
+    from django.test import override_settings
+
+    from inference.factory import InferenceFactory
+
+    fake_ollama.push(Reply(ANSWER, reasoning=THOUGHTS))
+    with override_settings(OLLAMA_HOST=fake_ollama.url, LOCAL_OPENAI_BASE_URL=""):
+        InferenceFactory.reset()
+        try:
+            response = sdk.responses.create(model="local/qwen3", input="What is 2 + 2?")
+        finally:
+            InferenceFactory.reset()
+
+    assert [(item.type, item.status) for item in response.output] == [("reasoning", "completed"),
+                                                                      ("message", "completed")]
+    assert (response.output[0].content[0].text, response.output_text) == ("".join(THOUGHTS), "It is 4.")
