@@ -20,6 +20,10 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from django.db.models import Q
+from django.utils import timezone
+
+from kernel.errors import InvalidRequest
 from retrieval.models import VectorStore
 from retrieval.search.service import Hit, search_stores
 
@@ -68,9 +72,14 @@ def run_file_search(*, user, vector_store_ids: list[str], arguments: str, option
     if not isinstance(query, str) or not query.strip():
         return FileSearchOutcome(output=json.dumps({"error": "file_search needs a non-empty 'query' string"}),
                                  step=step)
-    stores = list(VectorStore.objects.filter(owner=user, pk__in=vector_store_ids))
-    hits = search_stores(stores, queries=[query], filters=options.get("filters"), max_num_results=limit,
-                         ranker=ranker, score_threshold=threshold, weights=weights)
+    # An expired store is not searched (the API refuses to search it too); the others still are.
+    stores = list(VectorStore.objects.filter(owner=user, pk__in=vector_store_ids)
+                  .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())))
+    try:
+        hits = search_stores(stores, queries=[query], filters=options.get("filters"), max_num_results=limit,
+                             ranker=ranker, score_threshold=threshold, weights=weights)
+    except InvalidRequest as refused:  # e.g. stores embedded with another model: the model is told, the run goes on
+        return FileSearchOutcome(output=json.dumps({"error": refused.message}), step=step)
     step["results"] = [_result(h, include_content) for h in hits]
     return FileSearchOutcome(output=format_for_model(hits), step=step, results=hits)
 

@@ -52,6 +52,19 @@ def test_run_file_search_gives_step_details_and_sources(alice, bob, store):
     assert "error" in run_file_search(user=alice.user, vector_store_ids=[store.id], arguments="{}").output
 
 
+def test_an_expired_store_is_not_searched_in_a_run(alice, store):
+    from django.utils import timezone
+
+    from retrieval.models import VectorStore
+
+    VectorStore.objects.filter(pk=store.pk).update(expires_at=timezone.now() - timezone.timedelta(seconds=1))
+
+    outcome = run_file_search(user=alice.user, vector_store_ids=[store.id], arguments='{"query": "Etna"}')
+
+    assert outcome.step["results"] == []
+    assert outcome.output == "No passages in the files match this query."
+
+
 def test_citations_from_markers_and_attributed():
     hits = [Hit(chunk_id=1, score=0.9, file_id="file-a", filename="a.md", text="Mount Etna in Sicily erupts basalt lava"),
             Hit(chunk_id=2, score=0.5, file_id="file-b", filename="b.txt", text="Sourdough bread needs wild yeast")]
