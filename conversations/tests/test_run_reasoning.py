@@ -18,6 +18,7 @@ from testsupport.fixtures import *  # noqa: F401,F403 - fake_openai
 from testsupport.live import sdk_for
 from testsupport.scenarios import Reply
 from testsupport.sse import cloud, forget_event_log, names, parse_sse  # noqa: F401 - cloud is a fixture
+from testsupport.ws import collect, events, is_done, is_type, websocket_receive
 
 THOUGHTS = ["The user wants ", "a greeting."]
 ANSWER = ["Hello", " there."]
@@ -31,19 +32,26 @@ TEXT_REPLY_ORDER = [
 
 
 @pytest.fixture
-def assistant_id(live_entities, alice, cloud) -> str:
-    return httpx.post(f"{live_entities.v1}/assistants", headers=alice.headers, json={"model": "cloud/x"}).json()["id"]
+def client(live_entities, alice, cloud):
+    with sdk_for(live_entities, alice) as client:
+        yield client
 
 
 @pytest.fixture
-def thread_id(live_entities, alice) -> str:
-    return httpx.post(f"{live_entities.v1}/threads", headers=alice.headers,
-                      json={"messages": [{"role": "user", "content": "Greet me"}]}).json()["id"]
+def assistant_id(client) -> str:
+    return client.beta.assistants.create(model="cloud/x").id
+
+
+@pytest.fixture
+def thread_id(client) -> str:
+    return client.beta.threads.create(messages=[{"role": "user", "content": "Greet me"}]).id
 
 
 def stream_run(live, person, thread_id: str, assistant_id: str) -> list:
-    return parse_sse(httpx.post(f"{live.v1}/threads/{thread_id}/runs", headers=person.headers, timeout=20,
-                                json={"assistant_id": assistant_id, "stream": True}).text)
+    """The run's raw Assistants SSE, as the wire carries it."""
+    response = httpx.post(f"{live.v1}/threads/{thread_id}/runs", json={"assistant_id": assistant_id, "stream": True},
+                          headers=person.headers, timeout=20)
+    return parse_sse(response.text)
 
 
 def test_the_assistants_stream_of_a_thinking_model_is_that_of_any_model(live_entities, alice, cloud, assistant_id,
@@ -63,9 +71,7 @@ def test_the_assistants_stream_of_a_thinking_model_is_that_of_any_model(live_ent
     assert Message.objects.get(pk=completed["id"]).reasoning == "The user wants a greeting."
 
 
-def test_the_sdk_reads_a_clean_message_and_the_next_run_sends_no_reasoning(live_entities, alice, cloud,
-                                                                          assistant_id, thread_id):
-    client = sdk_for(live_entities, alice)
+def test_the_sdk_reads_a_clean_message_and_the_next_run_sends_no_reasoning(client, cloud, assistant_id, thread_id):
     cloud.push(Reply(ANSWER, reasoning=THOUGHTS))
     run = client.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
     client.beta.threads.messages.create(thread_id=thread_id, role="user", content="Again")
@@ -99,21 +105,19 @@ def test_a_replay_from_stored_state_numbers_the_events_as_the_live_stream(live_e
     assert [e.id for e in stored[-4:]] == [e.id for e in live[-4:]]
 
 
-def test_the_websocket_relays_the_reasoning_before_the_message(live_entities, alice, cloud, assistant_id, thread_id):
+def test_the_websocket_relays_the_reasoning_before_the_message(live_entities, alice, client, cloud, assistant_id,
+                                                                thread_id):
     cloud.push(Reply(ANSWER, reasoning=THOUGHTS, delay=0.05, first_delay=0.3))
-    run_id = httpx.post(f"{live_entities.v1}/threads/{thread_id}/runs", headers=alice.headers,
-                        json={"assistant_id": assistant_id}).json()["id"]
+    run_id = client.beta.threads.runs.create(thread_id=thread_id, assistant_id=assistant_id).id
 
-    async def subscribe() -> list[dict]:
+    async def watch() -> list[dict]:
         url = f"{live_entities.ws_url}/ws/threads/{thread_id}/?token={alice.api_key}"
         async with websockets.connect(url, open_timeout=10) as socket:
-            frames = [json.loads(await asyncio.wait_for(socket.recv(), 10))]
+            await collect(websocket_receive(socket), is_type("ready"))
             await socket.send(json.dumps({"type": "subscribe", "run_id": run_id, "after_seq": 0}))
-            while frames[-1].get("type") != "done":
-                frames.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
-        return [f for f in frames if f["type"] == "event"]
+            return events(await collect(websocket_receive(socket), is_done(run_id)))
 
-    frames = asyncio.run(subscribe())
+    frames = asyncio.run(watch())
 
     reasoning = [f["data"] for f in frames if f["event"] == "thread.reasoning.delta"]
     message_id = next(f["data"]["id"] for f in frames if f["event"] == "thread.message.created")
