@@ -59,6 +59,10 @@ def _text_parts(value: Any, path: str, role: str) -> list[dict]:
                 if not url.startswith(("http://", "https://", "data:image/")):
                     raise f.invalid_value(f.join(part_path, "image_url"), "expected an http(s) or data:image/ URL.")
                 stored.append({"type": "image_url", "image_url": {"url": url, "detail": detail}})
+        elif kind == "input_file" and role == "user":
+            from responses_api.input_files import placeholder
+
+            stored.append(placeholder(part, part_path))
         else:
             raise f.invalid_value(f.join(part_path, "type"), f"'{kind}' parts are not supported in {role} messages "
                                                              "by Entities (see docs/responses.md).")

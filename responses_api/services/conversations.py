@@ -8,10 +8,12 @@ from conversations.models import Message, Thread
 from conversations.services.messages import message_create, message_delete
 from conversations.services.threads import thread_create, thread_delete, thread_update
 from kernel.errors import InvalidRequest, NotFound
+from responses_api.input_files import resolve as resolve_files
 
 
 def conversation_create(*, user, messages: list[dict], metadata: dict) -> Thread:
-    """A new conversation (thread) with up to 20 initial messages."""
+    """A new conversation (thread) with up to 20 initial messages (files given as their text)."""
+    resolve_files(user=user, messages=messages)
     return thread_create(user=user, messages=messages, metadata=metadata)
 
 
@@ -25,7 +27,8 @@ def conversation_delete(*, thread: Thread) -> None:
 
 @transaction.atomic
 def conversation_items_add(*, thread: Thread, messages: list[dict]) -> list[Message]:
-    """Append messages; refused while a response is running in the conversation."""
+    """Append messages (files given as their text); refused while a response is running in the conversation."""
+    resolve_files(user=thread.owner, messages=messages)
     return [message_create(thread=thread, role=m["role"], content=m["content"]) for m in messages]
 
 

@@ -17,6 +17,8 @@ from conversations.services.content import content_text, title_from_text
 from conversations.services.runs import run_cancel, run_create, run_submit_tool_outputs
 from conversations.services.threads import thread_create
 from kernel.errors import InvalidRequest, NotFound, RunStateConflict
+from responses_api.input_files import resolve as resolve_files
+from responses_api.input_files import show_files
 from responses_api.models import Response
 from responses_api.presenters import function_output_item, message_item
 from responses_api.selectors import conversation_get_for_user, paused_run, response_get_for_user
@@ -125,12 +127,13 @@ def response_create(*, user, spec: dict) -> Response:
         if not spec["input"]["messages"] and not Message.objects.filter(thread=thread).exists():
             raise InvalidRequest("Missing required parameter: 'input'.", param="input",
                                  code="missing_required_parameter")
+        files = resolve_files(user=user, messages=spec["input"]["messages"])
         created_before = timezone.now()
         run = run_create(thread=thread, assistant=None,
                          options={**spec["options"], "additional_messages": spec["input"]["messages"]})
         start_seq = 0
         added = Message.objects.filter(thread=thread, run__isnull=True, created_at__gte=created_before)
-        input_items = [message_item(m) for m in added.order_by("created_at", "id")]
+        input_items = show_files([message_item(m) for m in added.order_by("created_at", "id")], files)
     return Response.objects.create(
         owner=user, run=run, start_seq=start_seq, in_conversation=in_conversation,
         previous_response_id=spec["previous_response_id"], background=spec["background"], store=spec["store"],
