@@ -30,7 +30,7 @@ from conversations.presenters import (
 )
 from kernel import metrics
 from kernel.ids import new_call_id, new_step_id
-from inference.events import Finish, StreamError, TextDelta, ToolCallDelta, Usage
+from inference.events import ChatRequest, Finish, StreamError, TextDelta, ToolCallDelta, Usage
 from inference.events import ReasoningDelta
 from inference.factory import InferenceFactory
 from inference.routing import resolve_model
@@ -64,9 +64,23 @@ class Turn:
     reasoning: TurnReasoning = field(default_factory=TurnReasoning)
 
 
+def first_turn_request(run: Run) -> ChatRequest | None:
+    """The first model request of a new run (sync ORM code; the creating request calls it after
+    commit, so the engine starts streaming without a database trip). None if it cannot be
+    built here: the executor then builds it, and fails the run the usual way if it must."""
+    try:
+        return build_chat_request(run, backend_model=resolve_model(run.model)[1])
+    except Exception:  # noqa: BLE001 - the executor retries and reports it
+        log.debug("run %s: first request not prepared", run.id, exc_info=True)
+        return None
+
+
 class RunExecutor(RunEndings):
-    def __init__(self, run_id: str, stream: RunStream, *, owner: str, backend=None):
+    def __init__(self, run_id: str, stream: RunStream, *, owner: str, backend=None, run: Run | None = None,
+                 request: ChatRequest | None = None):
         self.run_id = run_id
+        # A run claimed at its creation by this process, and its first model request (or None).
+        self.handed, self.prepared = run, request
         self.stream = stream
         self.owner = owner
         self.backend = backend  # None: the backend the run's model routes to
@@ -146,9 +160,55 @@ class RunExecutor(RunEndings):
                              "The run was stopped; try again, and report it if it persists.")
 
     async def _execute(self) -> None:
+        if self.handed is not None:
+            self._begin_owned()
+        elif not await self._claim():
+            return
+        backend, backend_model = self._choose_backend()
+
+        while True:
+            # Checked before each model turn after a tool round, so a run continued after the
+            # client's outputs (requires_action) counts its earlier rounds and tokens too.
+            if self.run.tool_rounds >= settings.ENTITIES_MAX_TOOL_ROUNDS:
+                raise RunFailed(
+                    f"The model kept calling tools for {self.run.tool_rounds} rounds; the limit is "
+                    f"ENTITIES_MAX_TOOL_ROUNDS={settings.ENTITIES_MAX_TOOL_ROUNDS}. The run was stopped.")
+            if self.run.tool_rounds and self.usage["total_tokens"] > settings.ENTITIES_MAX_RUN_TOKENS:
+                await self._finish("incomplete", incomplete={"reason": "max_completion_tokens"})
+                return
+            request, self.prepared = self.prepared, None
+            if request is None or request.model != backend_model:
+                request = await db(build_chat_request, self.run, backend_model=backend_model)
+            turn = await self._model_turn(backend, request)
+            if turn.calls:
+                self.run.tool_rounds += 1  # before a pause too: require_action stores the count
+                paused = await self._tool_calls(turn)
+                if paused:
+                    return
+                continue
+            if turn.finish == "length":
+                await self._finish("incomplete", incomplete={"reason": "max_completion_tokens"})
+            else:
+                await self._finish("completed")
+            return
+
+    def _begin_owned(self) -> None:
+        """Start a run this process claimed when it created it (no database trip): announce it
+        as created (queued), then in progress."""
+        run, self.handed = self.handed, None
+        self.stream.rebase(run.event_seq)
+        self.run = run
+        queued = dict(run_object(run), status="queued", started_at=None)
+        self.emit("thread.run.created", queued)
+        self.emit("thread.run.queued", queued)
+        self.started_at = time.perf_counter()
+        self.emit_run("thread.run.in_progress")
+
+    async def _claim(self) -> bool:
+        """Load a queued run and claim it; False if it is not ours to execute."""
         run = await db(store.load_run, self.run_id)
         if run is None or run.status != Run.Status.QUEUED:
-            return
+            return False
         self.stream.rebase(run.event_seq)
         continuation = run.started_at is not None
         self.run = run
@@ -169,36 +229,11 @@ class RunExecutor(RunEndings):
             elif current is not None and current.is_terminal:
                 self.run = current
                 self.emit_run(f"thread.run.{current.status}")
-            return
+            return False
         self.run = claimed
         self.started_at = time.perf_counter()
         self.emit_run("thread.run.in_progress")
-
-        backend, backend_model = self._choose_backend()
-
-        while True:
-            # Checked before each model turn after a tool round, so a run continued after the
-            # client's outputs (requires_action) counts its earlier rounds and tokens too.
-            if self.run.tool_rounds >= settings.ENTITIES_MAX_TOOL_ROUNDS:
-                raise RunFailed(
-                    f"The model kept calling tools for {self.run.tool_rounds} rounds; the limit is "
-                    f"ENTITIES_MAX_TOOL_ROUNDS={settings.ENTITIES_MAX_TOOL_ROUNDS}. The run was stopped.")
-            if self.run.tool_rounds and self.usage["total_tokens"] > settings.ENTITIES_MAX_RUN_TOKENS:
-                await self._finish("incomplete", incomplete={"reason": "max_completion_tokens"})
-                return
-            request = await db(build_chat_request, self.run, backend_model=backend_model)
-            turn = await self._model_turn(backend, request)
-            if turn.calls:
-                self.run.tool_rounds += 1  # before a pause too: require_action stores the count
-                paused = await self._tool_calls(turn)
-                if paused:
-                    return
-                continue
-            if turn.finish == "length":
-                await self._finish("incomplete", incomplete={"reason": "max_completion_tokens"})
-            else:
-                await self._finish("completed")
-            return
+        return True
 
     def _choose_backend(self):
         """(backend, model name to send it): the one asked for, else where the run's model routes."""

@@ -137,17 +137,21 @@ class Runtime:
     def is_local(self, run_id: str) -> bool:
         return run_id in self.executors
 
-    def submit(self, run_id: str, backend=None) -> None:
+    def submit(self, run_id: str, backend=None, *, run=None, request=None) -> None:
         """A run was queued (thread-safe): execute it in this process.
 
         ``backend`` (an inference backend) answers instead of the one the run's model routes
         to: the seed's ``get_inference(type).process_conversation(...)`` asks for it.
+        ``run``: the run as stored, already claimed by this process at its creation
+        (``state.create_claimed``), and ``request`` its first model request (or None): the
+        executor starts on them without reading the run back.
         """
-        self.call(self._start, run_id, backend)
+        self.call(self._start, run_id, backend, run, request)
 
-    def _start(self, run_id: str, backend=None) -> None:
-        if self.draining:
+    def _start(self, run_id: str, backend=None, run=None, request=None) -> None:
+        if self.draining and run is None:
             return  # stays queued; its short lease runs out and the next process adopts it
+        # (A run claimed at birth is this process's already: it runs, and the drain ends it.)
         entry = self.executors.get(run_id)
         if entry is not None:
             if backend is not None:
@@ -155,7 +159,7 @@ class Runtime:
             return
         stream = self.stream_for(run_id)
         stream.reopen()
-        executor = RunExecutor(run_id, stream, owner=self.owner, backend=backend)
+        executor = RunExecutor(run_id, stream, owner=self.owner, backend=backend, run=run, request=request)
         task = self.loop.create_task(self._run(executor), name=f"run-{run_id}", context=contextvars.Context())
         self.executors[run_id] = (task, executor)
         metrics.ACTIVE_RUNS.inc()

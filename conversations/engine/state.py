@@ -69,6 +69,24 @@ def _move(run_id: str, to: str, *, only_from: Iterable[str] | None = None, where
 
 # -- the moves of an active run --------------------------------------------------------
 
+def create_claimed(*, owner: str, lease_seconds: float, **fields) -> tuple[Run, Run]:
+    """Insert a new run already claimed by ``owner``: in_progress under its lease from the
+    first write, so the creator owns the run from birth and its engine needs no claim (nor a
+    reload) before the first model turn. Call inside the creating transaction.
+
+    Returns (the run as created, the run as stored). The first is the run queued, without
+    started_at or lease: what the create request answers and the ``thread.run.created`` and
+    ``thread.run.queued`` events show, as the Assistants API does. The second goes to the engine.
+    """
+    now = fields.get("created_at") or timezone.now()
+    fields.update(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_seconds), started_at=now)
+    stored = Run.objects.create(status=Run.Status.IN_PROGRESS, **fields)
+    names = [f.attname for f in Run._meta.concrete_fields]
+    created = Run.from_db(stored._state.db, names, [getattr(stored, name) for name in names])
+    created.status, created.started_at, created.lease_owner, created.lease_expires_at = Run.Status.QUEUED, None, "", None
+    return created, stored
+
+
 def claim(run_id: str, *, owner: str, lease_seconds: float) -> Run | None:
     """queued -> in_progress under ``owner``'s lease; None if someone else claimed or ended it."""
     now = timezone.now()

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from assistants.models import Assistant
 from conversations.engine import state
-from conversations.engine.hooks import run_cancel_requested, run_queued
+from conversations.engine.hooks import run_cancel_requested, run_created, run_owner, run_queued
 from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run, Thread
 from conversations.services.attachments import thread_attach_files
 from conversations.services.threads import thread_create
@@ -43,7 +43,9 @@ def _check_user_limit(user_id: int) -> None:
         raise LimitExceeded(f"You already have {limit} active runs; wait for one to finish or cancel one.")
 
 
-def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> Run:
+def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> tuple[Run, Run]:
+    """(the run as created, the run as stored): claimed at birth by this process's engine
+    (``state.create_claimed``), or queued for any process to adopt while this one drains."""
     unknown = set(options) - set(RUN_OPTION_FIELDS) - {"additional_messages", "include"}
     if unknown:
         raise TypeError(f"unknown run options: {sorted(unknown)}")
@@ -57,7 +59,7 @@ def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> R
     if assistant is None:
         # A run without an assistant (the Responses API): every option comes with the run.
         assistant = Assistant(id="", model=options.get("model") or "", instructions="", tools=[])
-    return Run.objects.create(
+    fields = dict(
         owner_id=thread.owner_id, thread=thread, assistant_id=assistant.id, created_at=now,
         lease_expires_at=now + timedelta(seconds=QUEUED_GRACE_SECONDS),
         expires_at=now + timedelta(seconds=settings.ENTITIES_RUN_EXPIRES_SECONDS),
@@ -77,6 +79,11 @@ def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> R
         response_format=pick("response_format", assistant.response_format or "auto"),
         reasoning_effort=pick("reasoning_effort", assistant.reasoning_effort),
     )
+    owner = run_owner()
+    if owner is None:
+        run = Run.objects.create(**fields)
+        return run, run
+    return state.create_claimed(owner=owner, lease_seconds=settings.ENTITIES_RUN_LEASE_SECONDS, **fields)
 
 
 def _add_messages(thread: Thread, messages: list[dict]) -> None:
@@ -96,6 +103,10 @@ def _add_messages(thread: Thread, messages: list[dict]) -> None:
 def run_create(*, thread: Thread, assistant: Assistant | None, options: dict | None = None) -> Run:
     """Create a queued run on ``thread`` and hand it to the engine once committed.
 
+    The run is stored already claimed by this process's engine (in_progress under its lease,
+    ``state.create_claimed``); what this returns, and the API answers, is the run as created:
+    queued. The engine gets the stored run and starts on it without reading it back.
+
     ``assistant`` None: a run whose model, instructions and tools all come in ``options``.
 
     Only one active run per thread (a second gets 400, as OpenAI answered) and at most
@@ -112,9 +123,9 @@ def run_create(*, thread: Thread, assistant: Assistant | None, options: dict | N
         extra = options.pop("additional_messages", None) or []
         if extra:
             _add_messages(locked, extra)
-        run = _new_run(thread=locked, assistant=assistant, options=options)
+        run, stored = _new_run(thread=locked, assistant=assistant, options=options)
         Thread.objects.filter(pk=locked.pk).update(updated_at=run.created_at)
-        transaction.on_commit(lambda: run_queued(run.id))
+        transaction.on_commit(lambda: run_created(stored))
     return run
 
 
