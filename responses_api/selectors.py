@@ -115,15 +115,8 @@ def paused_run(thread: Thread) -> Run | None:
 
 
 def server_side_functions(run: Run) -> frozenset[str]:
-    """The declared functions of ``run`` that Entities runs itself (they become mcp_call items)."""
-    from conversations.engine.tools import classify_call
-    from inference.factory import backend_for_model
+    """The declared functions of ``run`` that Entities runs itself (they become mcp_call items):
+    those marked ``server_side`` that ``inference.registry`` holds, as the engine decides."""
+    from conversations.engine.tools import classify_call, declared_functions
 
-    try:
-        backend, _ = backend_for_model(run.model)
-        available = getattr(backend, "available_functions", None) or {}
-    except ValueError:
-        available = {}
-    names = {(t.get("function") or {}).get("name") for t in run.tools or [] if t.get("type") == "function"}
-    return frozenset(n for n in names if n and not classify_call(n, run.tools, available)[1])
-
+    return frozenset(n for n in declared_functions(run.tools) if n and not classify_call(n, run.tools)[1])

@@ -137,6 +137,10 @@ def test_a_function_named_like_a_server_function_is_the_clients_without_server_s
     cloud.push(ToolCalls([("get_flight_times", '{"departure": "JFK", "arrival": "LAX"}')]))
     response = sdk.responses.create(model="cloud/x", input="JFK to LAX?", tools=[tool])
     assert [i.type for i in response.output] == ["function_call"]
+    cloud.push(ToolCalls([("get_flight_times", "{}")]))
+    with sdk.responses.stream(model="cloud/x", input="JFK to LAX?", tools=[tool]) as stream:
+        types = {e.type for e in stream}
+    assert "response.function_call_arguments.done" in types and "response.mcp_call.completed" not in types
     with pytest.raises(openai.BadRequestError) as caught:
         sdk.responses.create(model="cloud/x", input="x", tools=[{"type": "function", "name": "nope",
                                                                   "server_side": True}])
