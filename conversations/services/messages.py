@@ -5,11 +5,13 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from conversations.branches import message_parent_id
 from conversations.models import ACTIVE_RUN_STATUSES, Message, Run, Thread
 from conversations.services.attachments import thread_attach_files
 from conversations.services.content import content_text, title_from_text
 from files.references import check_references, message_refs
 from kernel.errors import RunStateConflict
+from kernel.ids import new_message_id
 
 
 @transaction.atomic
@@ -26,7 +28,9 @@ def message_create(*, thread: Thread, role: str, content: list[dict], attachment
         raise RunStateConflict(
             f"Can't add messages to {thread.id} while a run {active} is active.", param="thread_id", code="thread_locked"
         )
+    message_id = new_message_id()
     message = Message.objects.create(
+        id=message_id, parent_id=message_parent_id(thread_id=locked.pk, message_id=message_id),
         owner_id=thread.owner_id, thread=locked, role=role, content=content, attachments=attachments or [],
         metadata=metadata or {}, status=Message.Status.COMPLETED,
     )

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from assistants.models import Assistant
+from conversations.branches import run_parent_message_id
 from conversations.engine import state
 from conversations.engine.hooks import run_cancel_requested, run_created, run_owner, run_queued
 from conversations.models import ACTIVE_RUN_STATUSES, Action, Message, Run, Thread
@@ -61,6 +62,7 @@ def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> t
         assistant = Assistant(id="", model=options.get("model") or "", instructions="", tools=[])
     fields = dict(
         owner_id=thread.owner_id, thread=thread, assistant_id=assistant.id, created_at=now,
+        parent_message_id=run_parent_message_id(thread_id=thread.pk),
         lease_expires_at=now + timedelta(seconds=QUEUED_GRACE_SECONDS),
         expires_at=now + timedelta(seconds=settings.ENTITIES_RUN_EXPIRES_SECONDS),
         model=pick("model", assistant.model),
