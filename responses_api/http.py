@@ -16,7 +16,7 @@ from conversations.engine.db import db
 from conversations.engine.events import encode
 from conversations.engine.watch import watch_run
 from conversations.streaming import sse_response
-from responses_api.file_search import finished_searches, with_queries
+from responses_api.file_search import RESULTS, finished_searches, with_queries
 from responses_api.models import Response
 from responses_api.presenters import response_object
 from responses_api.selectors import response_detail, server_side_functions
@@ -72,7 +72,8 @@ async def response_event_frames(started: tuple[Response, dict, frozenset[str]], 
     response, base, server_functions = started
     ended = False
     try:
-        translator = ResponseTranslator(base, server_functions=server_functions)
+        translator = ResponseTranslator(base, server_functions=server_functions, search_results=RESULTS in (
+            response.extras or {}).get("include", []))
         for event in translator.start():
             if event["sequence_number"] > starting_after:
                 yield _frame(event)

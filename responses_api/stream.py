@@ -42,8 +42,10 @@ TERMINAL_EVENT = {
 class ResponseTranslator:
     """Feed run events in order; each call returns the Responses events they become."""
 
-    def __init__(self, base: dict, *, server_functions: frozenset[str] = frozenset()) -> None:
+    def __init__(self, base: dict, *, server_functions: frozenset[str] = frozenset(),
+                 search_results: bool = False) -> None:
         self.response = copy.deepcopy(base)
+        self.search_results = search_results  # include=["file_search_call.results"]
         self.response["output"] = []
         self.server_functions = server_functions
         self.seq = -1
@@ -290,9 +292,8 @@ class ResponseTranslator:
         item = self.items[state["index"]]
         results = search_results(details)
         self.filenames.update((r["file_id"], r["filename"]) for r in results)
-        # The chunk text comes only when include asked for the results (Run.include).
-        shown = results if any(r.get("content") for r in details["results"]) else None
-        item.update(status="completed", queries=details.get("queries") or [], results=shown)
+        item.update(status="completed", queries=details.get("queries") or [],
+                    results=results if self.search_results else None)
         index, item_id = state["index"], state["id"]
         return [self._event("response.file_search_call.completed", item_id=item_id, output_index=index),
                 self._event("response.output_item.done", output_index=index, item=copy.deepcopy(item))]
