@@ -47,7 +47,7 @@ def _check_user_limit(user_id: int) -> None:
 def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> tuple[Run, Run]:
     """(the run as created, the run as stored): claimed at birth by this process's engine
     (``state.create_claimed``), or queued for any process to adopt while this one drains."""
-    unknown = set(options) - set(RUN_OPTION_FIELDS) - {"additional_messages", "include"}
+    unknown = set(options) - set(RUN_OPTION_FIELDS) - {"additional_messages", "include", "max_tool_calls"}
     if unknown:
         raise TypeError(f"unknown run options: {sorted(unknown)}")
 
@@ -71,6 +71,7 @@ def _new_run(*, thread: Thread, assistant: Assistant | None, options: dict) -> t
         tools=pick("tools", assistant.tools or []),
         metadata=options.get("metadata") or {},
         include=list(options.get("include") or []),
+        max_tool_calls=options.get("max_tool_calls"),
         temperature=pick("temperature", assistant.temperature),
         top_p=pick("top_p", assistant.top_p),
         max_prompt_tokens=options.get("max_prompt_tokens"),
