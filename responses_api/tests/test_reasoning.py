@@ -148,3 +148,21 @@ def test_a_thinking_model_behind_ollama_gives_the_same_items(sdk, fake_ollama):
     assert [(item.type, item.status) for item in response.output] == [("reasoning", "completed"),
                                                                       ("message", "completed")]
     assert (response.output[0].content[0].text, response.output_text) == ("".join(THOUGHTS), "It is 4.")
+
+
+def test_a_response_cancelled_while_reasoning_ends_its_reasoning_item_incomplete(sdk, cloud):
+    cloud.push(Reply(ANSWER, reasoning=THOUGHTS, delay=0.4))
+    started = sdk.responses.create(model="cloud/x", input="What is 2 + 2?", background=True)
+
+    events = []
+    for event in sdk.responses.retrieve(started.id, stream=True):
+        events.append(event)
+        if event.type == "response.reasoning_text.delta" and len(events) < 10:
+            sdk.responses.cancel(started.id)
+
+    kinds = [e.type for e in events]
+    assert kinds[-1] == "response.cancelled"
+    [done] = [e for e in events if e.type == "response.output_item.done"]
+    assert (done.item.type, done.item.status) == ("reasoning", "incomplete")
+    assert "response.output_text.delta" not in kinds
+    assert cloud.wait_for_disconnect(timeout=3), "the model server was left generating"
