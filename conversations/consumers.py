@@ -14,6 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from assistants.selectors import assistant_get_for_user
+from conversations.engine.events import dumps
 from conversations.engine.remote import thread_group
 from conversations.engine.watch import watch_run
 from conversations.presenters import run_object
@@ -269,10 +270,12 @@ class ThreadConsumer(AsyncJsonWebsocketConsumer):
     async def _relay_events(self, run_id: str, after_seq: int) -> None:
         try:
             # watch_run sends each event once from after_seq (the one helper for every surface).
-            async for event in watch_run(run_id, after_seq=after_seq):
+            async for event in watch_run(run_id, after_seq=after_seq, coalesce=True):
+                # orjson, as the SSE frames (engine/events.py): the one encode per token.
+                frame = dumps({"type": "event", "run_id": run_id, "seq": event.seq, "event": event.name,
+                               "data": event.data}).decode()
                 async with self.answering:
-                    await self.send_json({"type": "event", "run_id": run_id, "seq": event.seq, "event": event.name,
-                                          "data": event.data})
+                    await self.send(text_data=frame)
                 self.last_seq[run_id] = max(event.seq, self.last_seq.get(run_id, 0))
             async with self.answering:
                 await self.send_json({"type": "done", "run_id": run_id, "seq": self.last_seq.get(run_id, 0)})

@@ -27,7 +27,7 @@ async def run_event_frames(run_id: str, *, thread: Thread | None = None, after_s
     try:
         if thread is not None:
             yield sse_frame(0, "thread.created", thread_object(thread))
-        async for event in watch_run(run_id, after_seq=after_seq):
+        async for event in watch_run(run_id, after_seq=after_seq, coalesce=True):
             if event.assistants:  # reasoning text has no Assistants event
                 yield event.sse()
     except Exception as exc:  # noqa: BLE001 - the stream must end cleanly, with the reason

@@ -43,7 +43,24 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+import orjson
+
+_json_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+# A client behind by this many events gets the text deltas waiting for it merged (below).
+COALESCE_BACKLOG = 16
+MAX_COALESCED = 256  # deltas in one merged frame, at most
+MESSAGE_DELTA = "thread.message.delta"
+
+
+def dumps(data: Any) -> bytes:
+    """Compact one-line JSON as UTF-8 bytes (orjson: about 3x json's speed per event; an
+    integer past 64 bits, which orjson refuses, goes through json)."""
+    try:
+        return orjson.dumps(data, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return _json_dumps(data).encode()
 
 SEGMENT_END = frozenset({
     "thread.run.completed", "thread.run.failed", "thread.run.cancelled", "thread.run.expired",
@@ -58,7 +75,7 @@ NOT_ASSISTANTS = frozenset({REASONING_DELTA})
 
 def encode(data: Any) -> str:
     """Compact one-line JSON, as the SSE `data:` line wants it."""
-    return _dumps(data)
+    return dumps(data).decode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +108,7 @@ class RunEvent:
 
     def sse(self) -> bytes:
         """The event as one server-sent-events frame."""
-        return f"id: {self.seq}\nevent: {self.name}\ndata: {_dumps(self.data)}\n\n".encode()
+        return b"id: %d\nevent: %s\ndata: %s\n\n" % (self.seq, self.name.encode(), dumps(self.data))
 
     def to_wire(self) -> list:
         """The event as the channel layer carries it between processes."""
@@ -101,6 +118,40 @@ class RunEvent:
     def from_wire(cls, item) -> RunEvent:
         seq, name, data = item
         return cls(int(seq), name, data)
+
+
+def _delta_text(event: RunEvent) -> str | None:
+    """The text of a plain one-part text delta, else None (nothing else is merged)."""
+    if event.name != MESSAGE_DELTA:
+        return None
+    content = event.data.get("delta", {}).get("content") or ()
+    if len(content) != 1 or content[0].get("type") != "text" or content[0].get("index") != 0:
+        return None
+    text = content[0].get("text") or {}
+    return text.get("value") if not text.get("annotations") else None
+
+
+def coalesce_deltas(events: list[RunEvent], start: int) -> tuple[RunEvent, int]:
+    """(one event, index after it): ``events[start]``, merged with the text deltas of the same
+    message that follow it at once (at most MAX_COALESCED). The merged event carries the
+    whole text and the last merged seq (a client resuming from it misses nothing)."""
+    first = events[start]
+    texts = [_delta_text(first)]
+    end = start + 1
+    if texts[0] is None:
+        return first, end
+    while end < len(events) and end - start < MAX_COALESCED:
+        event = events[end]
+        text = _delta_text(event)
+        if text is None or event.data.get("id") != first.data.get("id"):
+            break
+        texts.append(text)
+        end += 1
+    if end == start + 1:
+        return first, end
+    part = first.data["delta"]["content"][0]
+    merged = dict(part, text=dict(part["text"], value="".join(texts)))
+    return RunEvent(events[end - 1].seq, first.name, dict(first.data, delta={"content": [merged]})), end
 
 
 def message_text_delta(message_id: str, text: str, *, first: bool) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from conversations.engine.events import RunEvent
+from conversations.engine.events import COALESCE_BACKLOG, MESSAGE_DELTA, RunEvent, coalesce_deltas
 
 
 class RunStream:
@@ -61,16 +61,28 @@ class RunStream:
         start = max(after_seq + 1 - self.first_seq, 0)
         return self.events[start:]
 
-    async def iterate(self, after_seq: int = 0, *, idle_timeout: float = 30.0) -> AsyncIterator[RunEvent]:
+    async def iterate(self, after_seq: int = 0, *, idle_timeout: float = 30.0,
+                      coalesce: bool = False) -> AsyncIterator[RunEvent]:
         """Every event with seq > ``after_seq``, then wait for more until the log closes.
 
         ``idle_timeout`` bounds each wait; on expiry the iterator yields nothing and
         ends, so a caller can check stored state instead of waiting forever.
+        ``coalesce``: a watcher COALESCE_BACKLOG or more events behind gets consecutive text
+        deltas of one message merged into one event (``events.coalesce_deltas``). Only
+        events already logged are merged: nothing waits for more. What the log held when the
+        watch began (a resume, a replay of a finished run) goes out event by event, as logged.
         """
         position = max(after_seq + 1 - self.first_seq, 0)
+        live_from = len(self.events)
         while True:
-            while position < len(self.events):
-                yield self.events[position]
+            events = self.events
+            while position < len(events):
+                if (coalesce and position >= live_from and len(events) - position >= COALESCE_BACKLOG
+                        and events[position].name == MESSAGE_DELTA):
+                    event, position = coalesce_deltas(events, position)
+                    yield event
+                    continue
+                yield events[position]
                 position += 1
             if self.closed:
                 return

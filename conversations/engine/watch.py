@@ -31,8 +31,11 @@ MAX_WATCH_SECONDS = 3 * 3600  # hard bound on any watch
 __all__ = ["SEGMENT_END", "watch_run"]
 
 
-async def watch_run(run_id: str, *, after_seq: int = 0) -> AsyncIterator[RunEvent]:
-    """The run's events after ``after_seq`` until its current segment ends (module docstring)."""
+async def watch_run(run_id: str, *, after_seq: int = 0, coalesce: bool = False) -> AsyncIterator[RunEvent]:
+    """The run's events after ``after_seq`` until its current segment ends (module docstring).
+
+    ``coalesce`` (SSE and WebSocket clients): a watcher that falls behind the local log gets
+    waiting text deltas merged (``RunStream.iterate``; docs/streaming.md)."""
     from conversations.engine.runtime import runtime
 
     last = after_seq
@@ -41,7 +44,7 @@ async def watch_run(run_id: str, *, after_seq: int = 0) -> AsyncIterator[RunEven
     while loop.time() < give_up_at:
         stream = runtime.local_stream(run_id)
         if stream is not None and (runtime.is_local(run_id) or stream.last_seq > last):
-            async for event in stream.iterate(last, idle_timeout=LOCAL_IDLE_SECONDS):
+            async for event in stream.iterate(last, idle_timeout=LOCAL_IDLE_SECONDS, coalesce=coalesce):
                 last = event.seq
                 yield event
                 if event.ends_segment:
