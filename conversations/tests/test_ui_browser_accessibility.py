@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,23 @@ TARGETS = """() => Array.from(document.querySelectorAll("button, a[href], select
       && !el.closest(".markdown p, .markdown li"); })  // links inside running text are exempt (WCAG 2.5.8)
   .map((el) => { const r = el.getBoundingClientRect();
     return { what: el.getAttribute("aria-label") || el.textContent.trim().slice(0, 30) || el.className, w: Math.round(r.width), h: Math.round(r.height) }; })"""
+
+
+@pytest.mark.parametrize("layout", ["desktop", "phone"])
+def test_the_saved_toast_covers_neither_backend_badge(open_page, person, layout):
+    make_assistant(person, name="Echo", model="demo/echo")
+    page = open_page(**(PHONE if layout == "phone" else {}))
+    page.get_by_role("button", name="Edit assistant").click()
+    dialog = page.get_by_role("dialog", name="Edit assistant")
+    dialog.get_by_label("Name").fill("Echo two")
+    dialog.get_by_role("button", name=re.compile("^Save")).click()
+    toast = page.locator(".toast", has_text="Saved")
+    expect(toast).to_be_visible()
+    box = toast.bounding_box()
+    for badge in (page.locator("#backend .backend-badge"), page.locator("#composer-backend .backend-badge")):
+        other = badge.bounding_box()
+        assert other is not None
+        apart = (box["x"] + box["width"] <= other["x"] or other["x"] + other["width"] <= box["x"]
+                 or box["y"] + box["height"] <= other["y"] or other["y"] + other["height"] <= box["y"])
+        assert apart, (box, other)
+    shot(page, f"saved-toast-{layout}")
