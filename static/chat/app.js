@@ -127,6 +127,9 @@ store.subscribe((state, previous, action) => {
       || (action.type === "run/event" && /^thread\.run\.(completed|failed|cancelled|expired|incomplete)$/.test(action.frame.event))) {
     if (state.threadId) sidebar.touch(state.threadId);
   }
+  // A first reply from a real model may rename the chat on the server, just after it ends.
+  if (action.type === "run/event" && action.frame.event === "thread.run.completed" && state.threadId
+      && state.items.filter((item) => item.kind === "run").length === 1) sidebar.followTitle(state.threadId);
 });
 
 // Scrolling near the top loads the earlier page; what the reader was looking at stays put

@@ -98,6 +98,28 @@ export class Sidebar {
     this.upsert({ ...thread, updated_at: Math.floor(Date.now() / 1000) });
   }
 
+  /** After ``id``'s first reply the server may give it a model-written title a moment later
+   * (docs/ui.md): look a few times, stopping at the first change. */
+  followTitle(id, delays = [1500, 4000, 8000]) {
+    if (!this.get(id) || !delays.length) return;
+    setTimeout(async () => {
+      let thread;
+      try {
+        thread = await this.api.get(`/threads/${id}`);
+      } catch {
+        return;
+      }
+      const known = this.get(id);
+      if (!known) return;
+      if (thread.title !== known.title) {
+        Object.assign(known, { title: thread.title });
+        this.render();
+      } else {
+        this.followTitle(id, delays.slice(1));
+      }
+    }, delays[0]);
+  }
+
   remove(id) {
     this.threads = this.threads.filter((t) => t.id !== id);
     this.render();
