@@ -96,13 +96,14 @@ def _zipf_vocabulary(size: int, rng: random.Random) -> tuple[list[str], list[flo
     return words, cumulative
 
 
-def _fill_store(n_chunks: int, dim: int, name: str) -> tuple[VectorStore, list[str]]:
-    """A completed store of ``n_chunks`` chunks (random unit vectors, Zipf-distributed words) and queries."""
+def fill_store(n_chunks: int, dim: int, name: str, owner=None) -> tuple[VectorStore, list[str]]:
+    """A completed store of ``n_chunks`` chunks (random unit vectors, Zipf-distributed words) and queries,
+    owned by ``owner`` (default: the user bench-search)."""
     rng = np.random.default_rng(3)
     pyrng = random.Random(5)
     vocab, cumulative = _zipf_vocabulary(20000, pyrng)
     embedder = current_embedder()
-    store = VectorStore.objects.create(owner=_user("bench-search"), name=name, embedding_model=embedder.name,
+    store = VectorStore.objects.create(owner=owner or _user("bench-search"), name=name, embedding_model=embedder.name,
                                        embedding_dimension=dim)
     per_file = 100
     with transaction.atomic():
@@ -131,7 +132,7 @@ def latency(*, n_chunks: int, n_queries: int) -> dict:
     """Search latency (hybrid, vector-only, with a filter) over a store of ``n_chunks`` chunks."""
     dim = current_embedder().embed(["warm up"]).shape[1]
     t0 = time.perf_counter()
-    store, questions = _fill_store(n_chunks, dim, f"latency-{n_chunks}")
+    store, questions = fill_store(n_chunks, dim, f"latency-{n_chunks}")
     fill_s = time.perf_counter() - t0
     questions = questions[:n_queries]
     t0 = time.perf_counter()
