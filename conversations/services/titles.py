@@ -112,6 +112,8 @@ def store_title(job: TitleJob, title: str) -> bool:
 
 async def write_model_title(run_id: str) -> None:
     """After ``run_id`` completed: give its thread a model-written title when the rule says so."""
+    if not settings.ENTITIES_AUTO_TITLE:
+        return  # not even a trip to the database
     job = await db(title_job, run_id)
     if job is None:
         return
