@@ -11,7 +11,9 @@ query, and times request written → first `thread.message.delta` at the client:
 - ``control_function``: the model calls ``get_flight_times``, a registered server-side
   function that answers from a table, then answers: the model's own tool round;
 - ``file_search_<N>``: the model calls ``file_search`` over a store of N chunks, then
-  answers. ``file_search_<N>`` minus ``control_function`` is what the search adds.
+  answers. ``file_search_<N>`` minus ``control_function`` is what the search adds;
+- ``file_search_<smallest N>_top1``: the same with ``max_num_results: 1`` (20 by default):
+  how much of it is the size of the results (step deltas, the sources sent to the model).
 
 Writes one JSON document (raw per-run times, summaries, differences, load averages and
 ``uptime``) to --out. Never a test: bench/tests only checks that a tiny run completes.
@@ -65,6 +67,11 @@ async def _assistants(api: EntitiesApi, stores: dict[str, str]) -> dict[str, str
     for size, store_id in stores.items():
         arms[f"file_search_{size}"] = {**base, "tools": [{"type": "file_search"}],
                                        "tool_resources": {"file_search": {"vector_store_ids": [store_id]}}}
+    # The smallest store again with one result instead of 20: what the results' size costs
+    # (the step's results streamed to the client, the sources sent back to the model).
+    smallest = min(stores, key=int)
+    arms[f"file_search_{smallest}_top1"] = {**arms[f"file_search_{smallest}"],
+                                            "tools": [{"type": "file_search", "file_search": {"max_num_results": 1}}]}
     return {arm: (await api.call("POST", "/v1/assistants", body))["id"] for arm, body in arms.items()}
 
 
@@ -132,7 +139,7 @@ async def measure(port: int, api_key: str, filled: dict, *, runs: int, warmup: i
             "errors": {arm: e[:5] for arm, e in errors.items() if e}, "checks": checks, "raw_ttft_ms": times}
 
 
-def run(*, sizes: str, runs: int, warmup: int, tokens: int, queries: int) -> dict:
+def run(*, sizes: str, runs: int, warmup: int, tokens: int, queries: int, direct: int = 50) -> dict:
     """The whole scenario: bring the stack up, fill the stores, measure, take everything down."""
     tmp = Path(tempfile.mkdtemp(prefix="entities-run-ttft-"))
     stack = Stack(out_dir=tmp, compare=False, tmp=tmp)
@@ -148,10 +155,12 @@ def run(*, sizes: str, runs: int, warmup: int, tokens: int, queries: int) -> dic
         stack.tenants["uvicorn"] = Tenant("uvicorn", database, env, stack.prepare(database, env))
         t0 = time.perf_counter()
         out = run_checked([PYTHON, "-m", "bench.retrieval.fill", "--owner", BENCH_USER, "--sizes", sizes,
-                           "--queries", str(queries)], env=env, cwd=ROOT, timeout=FILL_TIMEOUT)
+                           "--queries", str(queries), "--direct", str(direct)], env=env, cwd=ROOT, timeout=FILL_TIMEOUT)
         filled = json.loads(out.strip().splitlines()[-1])
         report["fill_seconds"] = round(time.perf_counter() - t0, 1)
         report["stores"] = {size: {"id": sid, "chunks": int(size)} for size, sid in filled["stores"].items()}
+        # The same tool call made directly, in one process, before the server starts.
+        report["direct_tool_call_ms"] = filled["direct_tool_call_ms"]
         child = stack.start_entities("uvicorn")
         report["command"] = stack.commands[child.name]
         report.update(asyncio.run(measure(child.port, stack.api_key, filled, runs=runs, warmup=warmup,
@@ -172,12 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured rounds first (model load, store cache)")
     parser.add_argument("--tokens", type=int, default=8, help="tokens of the streamed answer")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--direct", type=int, default=50, help="direct run_file_search calls per store (0: none)")
     args = parser.parse_args(argv)
     install_handlers()
     from bench.report import machine_info
 
     report = {"machine": machine_info(), "scenario": "run_ttft", "database": "sqlite",
-              **run(sizes=args.sizes, runs=args.runs, warmup=args.warmup, tokens=args.tokens, queries=args.queries)}
+              **run(sizes=args.sizes, runs=args.runs, warmup=args.warmup, tokens=args.tokens, queries=args.queries,
+                  direct=args.direct)}
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as handle:
         json.dump(report, handle, indent=2)
