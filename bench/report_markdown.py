@@ -132,6 +132,12 @@ def markdown(results: dict) -> str:
                              f"{_f(r['cpu_pct'].get('server', r['cpu_pct'].get('fakeoai')), 0)} | "
                              f"{_f(r.get('others_pct'), 0)} | "
                              f"{_f(r.get('p99_vs_alone'), 2)} |")
+        ratios = crud.get("ratios") or {}
+        if ratios:
+            lines.append(f"\nMessage list (16 clients) against the floors: {_f(ratios.get('list_vs_django_floor'), 2)} × "
+                         f"the Django floor (sync view), {_f(ratios.get('list_vs_django_floor_async'), 2)} × the async "
+                         f"one, {_f(ratios.get('list_vs_raw_asgi'), 3)} × raw ASGI; the Django floor is "
+                         f"{_f(ratios.get('django_floor_vs_raw_asgi'), 3)} × raw ASGI.")
         bg = crud.get("under_load", {}).get("streams")
         if bg:
             lines.append(f"\nBackground load: {bg['n']} streams at {1000 / bg['params']['itl_ms']:g} tok/s, "

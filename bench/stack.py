@@ -179,7 +179,9 @@ class Stack:
         env = dict(os.environ)
         env.update({
             "PYTHONUNBUFFERED": "1",
-            "DJANGO_SETTINGS_MODULE": "entities_project.settings",
+            # Entities' settings; with ENTITIES_BENCH_FLOOR=1 also the Django floor URLs of S4.
+            "DJANGO_SETTINGS_MODULE": "bench.floor_settings",
+            "ENTITIES_BENCH_FLOOR": "1",
             "SECRET_KEY": "entities-bench-secret-key-not-for-production",
             "DEBUG": "0",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -213,6 +215,7 @@ class Stack:
         proxy_port = free_port()
         self.spawn("thinproxy", [PYTHON, "-m", "bench.thinproxy", "--port", str(proxy_port), "--upstream",
                                  self.fake.url], port=proxy_port, ready_path="/hello")
+        self.start_peers()
         from concurrent.futures import ThreadPoolExecutor
 
         def tenant(server: str) -> Tenant:
@@ -227,6 +230,19 @@ class Stack:
         for server in self.servers:
             self.start_entities(server)
         return self
+
+    def start_peers(self) -> None:
+        """The LiteLLM proxy (target L), when bench/peers/install_litellm.sh installed it."""
+        import os
+
+        from bench.peers import litellm_peer
+
+        if not litellm_peer.installed():
+            return
+        port = free_port()
+        env = dict(os.environ, PYTHONUNBUFFERED="1", LITELLM_LOG="ERROR", LITELLM_TELEMETRY="False")
+        self.spawn("litellm", litellm_peer.argv_and_config(self.tmp, self.fake.url, port), env=env, port=port,
+                   ready_path=litellm_peer.READY_PATH, ready_timeout=litellm_peer.READY_TIMEOUT)
 
     def start_entities(self, server: str, name: str | None = None) -> Child:
         """An Entities process (``entities-<server>`` unless named) on the run's database."""

@@ -112,6 +112,10 @@ class Target:
         model = model_name(**params)
         tokens = int(params["tokens"])
         if self.kind == "chat":
+            if self.key == "L":
+                # LiteLLM reads a model name with commas as a list of models (a batch across
+                # them); the fake model server reads its parameters with any separator.
+                model = model.replace(",", ";")
             return await stream_chat(conn, model, tokens, timeout)
         if self.kind == "responses":
             return await stream_responses(conn, "cloud/" + model, tokens, timeout)
@@ -136,6 +140,9 @@ def targets(ctx: Context, *, ws: bool = False, other_servers: bool = False) -> l
         Target("C", f"Entities under {primary}, SSE", "run", stack.entities().port, stack.entities(), primary,
                auth(primary)),
     ]
+    if "litellm" in stack.children:  # bench/peers/install_litellm.sh
+        found.insert(2, Target("L", "LiteLLM proxy (peer)", "chat", stack.children["litellm"].port,
+                               stack.children["litellm"]))
     if ws:
         found.append(Target("C_ws", f"Entities under {primary}, WebSocket", "ws", stack.entities().port,
                             stack.entities(), primary, auth(primary)))

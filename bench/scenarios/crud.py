@@ -1,5 +1,7 @@
 """S4/S5 request rates: run creation (non-streaming), message list and message create,
-alone and while streaming runs are in flight; a raw-ASGI `GET /hello` gives the floor.
+alone and while streaming runs are in flight; a raw-ASGI `GET /hello` gives the Python floor,
+and a trivial Django view in the same Entities process (``bench/floor_urls.py``, sync and
+async) gives Django's floor: what the list request would cost if Entities' work were free.
 
 Each measurement is a closed loop of ``concurrency`` workers on keep-alive connections,
 bounded both in requests and in seconds.
@@ -64,6 +66,20 @@ async def closed_loop(port: int, headers: dict, make, *, concurrency: int, max_r
             "cpu_pct": meter.result["cpu_pct"], "others_pct": meter.result["others_pct"]}
 
 
+def floor_ratios(alone: dict) -> dict:
+    """req/s of the message list against the floors (1.0: as fast as the floor)."""
+    def rate(name):
+        return (alone.get(name) or {}).get("rps")
+
+    def ratio(a, b):
+        return rate(a) / rate(b) if rate(a) and rate(b) else None
+
+    return {"list_vs_django_floor": ratio("list_messages_c16", "django_floor_c16"),
+            "list_vs_django_floor_async": ratio("list_messages_c16", "django_floor_async_c16"),
+            "django_floor_vs_raw_asgi": ratio("django_floor_c16", "raw_asgi_hello_c16"),
+            "list_vs_raw_asgi": ratio("list_messages_c16", "raw_asgi_hello_c16")}
+
+
 def _json(body: dict) -> bytes:
     return json.dumps(body).encode()
 
@@ -81,6 +97,12 @@ async def run_crud(ctx: Context, log) -> dict:
 
     def hello(_i):
         return "GET", "/hello", None, 200
+
+    def django_floor(_i):
+        return "GET", "/__bench__/floor", None, 200
+
+    def django_floor_async(_i):
+        return "GET", "/__bench__/floor-async", None, 200
 
     def list_messages(_i):
         return "GET", f"/v1/threads/{list_thread}/messages?limit=20", None, 200
@@ -105,6 +127,10 @@ async def run_crud(ctx: Context, log) -> dict:
     out: dict = {"alone": {}, "under_load": {}}
     out["alone"]["raw_asgi_hello_c16"] = await closed_loop(stack.fake.port, {}, hello, concurrency=16,
                                                            watched={"fakeoai": stack.fake}, **bound)
+    out["alone"]["django_floor_c16"] = await closed_loop(entities.port, headers, django_floor, concurrency=16,
+                                                         watched=watched, **bound)
+    out["alone"]["django_floor_async_c16"] = await closed_loop(entities.port, headers, django_floor_async,
+                                                               concurrency=16, watched=watched, **bound)
     for c in (16, 64):
         out["alone"][f"list_messages_c{c}"] = await closed_loop(entities.port, headers, list_messages, concurrency=c,
                                                                 watched=watched, **bound)
@@ -113,6 +139,7 @@ async def run_crud(ctx: Context, log) -> dict:
     await ctx.supply.ensure(plan.run_creates)
     out["alone"]["create_run_c16"] = await create_runs(plan.run_creates, plan.crud_seconds * 2)
     out["alone"]["create_run_c16"]["all_runs_finished"] = await api.wait_idle(60.0)
+    out["ratios"] = floor_ratios(out["alone"])
     log("  CRUD alone done")
 
     # The same requests while streams run: streaming must not starve the loop or the DB thread.
