@@ -64,17 +64,6 @@ class Turn:
     reasoning: TurnReasoning = field(default_factory=TurnReasoning)
 
 
-def first_turn_request(run: Run) -> ChatRequest | None:
-    """The first model request of a new run (sync ORM code; the creating request calls it after
-    commit, so the engine starts streaming without a database trip). None if it cannot be
-    built here: the executor then builds it, and fails the run the usual way if it must."""
-    try:
-        return build_chat_request(run, backend_model=resolve_model(run.model)[1])
-    except Exception:  # noqa: BLE001 - the executor retries and reports it
-        log.debug("run %s: first request not prepared", run.id, exc_info=True)
-        return None
-
-
 class RunExecutor(RunEndings):
     def __init__(self, run_id: str, stream: RunStream, *, owner: str, backend=None, run: Run | None = None,
                  request: ChatRequest | None = None):
