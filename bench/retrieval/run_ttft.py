@@ -26,6 +26,7 @@ import asyncio
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,7 +39,7 @@ from bench.httpclient import Connection
 from bench.procs import PYTHON, free_port, install_handlers, run_checked
 from bench.stack import BENCH_USER, ROOT, Stack, Tenant
 from bench.stats import summary
-from bench.streams import stream_run
+from bench.streams import _on_run_event, _stream_sse, run_body
 
 MODEL = "cloud/toolbench"
 FLIGHTS_TOOL = {"type": "function", "server_side": True, "function": {
@@ -83,6 +84,32 @@ async def _threads(api: EntitiesApi, queries: list[str], count: int) -> list[str
     return made
 
 
+async def _timed_run(conn: Connection, thread_id: str, assistant_id: str, tokens: int, marks: dict):
+    """One streamed run (``bench.streams.stream_run``), also noting when each kind of event first came:
+    ``marks`` gets event name → seconds since the request was written (filled in once it ends)."""
+    seen: dict[str, float] = {}
+
+    def handle(read, event, payload, t) -> None:
+        key = event or ""
+        if key == "thread.run.step.created" or key == "thread.run.step.completed":
+            key += ":" + ("tool_calls" if b'"tool_calls"' in payload else "message_creation")
+        seen.setdefault(key, t)
+        _on_run_event(read, event, payload, t)
+
+    result = await _stream_sse(conn, f"/v1/threads/{thread_id}/runs", run_body(assistant_id, MODEL), tokens,
+                               STREAM_TIMEOUT, handle)
+    if result.ok and result.times:
+        start = result.times[0] - result.ttft
+        marks.update({k: t - start for k, t in seen.items()})
+    return result
+
+
+def _phases(marks: list[dict]) -> dict:
+    """Median ms from the request to the first event of each kind, in the order they come."""
+    keys = sorted({k for m in marks for k in m}, key=lambda k: statistics.median(m[k] for m in marks if k in m))
+    return {k: round(statistics.median(m[k] for m in marks if k in m) * 1000, 2) for k in keys}
+
+
 async def _check(api: EntitiesApi, thread_id: str) -> dict:
     """What the last run of an arm did: its steps and, for a tool round, the call's type and results."""
     run = (await api.call("GET", f"/v1/threads/{thread_id}/runs"))["data"][0]
@@ -108,18 +135,20 @@ async def measure(port: int, api_key: str, filled: dict, *, runs: int, warmup: i
         connections = {arm: Connection("127.0.0.1", port, headers) for arm in arms}
         times: dict[str, list[float]] = {arm: [] for arm in arms}
         errors: dict[str, list[str]] = {arm: [] for arm in arms}
+        events: dict[str, list[dict]] = {arm: [] for arm in arms}
         rng = random.Random(seed)
         started = time.monotonic()
         for i in range(warmup + runs):
             order = arms[:]
             rng.shuffle(order)
             for arm in order:
-                result = await stream_run(connections[arm], threads[arm][i], assistants[arm], MODEL, tokens,
-                                          STREAM_TIMEOUT)
+                marks: dict = {}
+                result = await _timed_run(connections[arm], threads[arm][i], assistants[arm], tokens, marks)
                 if not result.ok:
                     errors[arm].append(result.error or "no first delta")
                 elif i >= warmup:
                     times[arm].append(round(result.ttft * 1000, 2))
+                    events[arm].append(marks)
         elapsed = time.monotonic() - started
         for conn in connections.values():
             await conn.close()
@@ -136,6 +165,7 @@ async def measure(port: int, api_key: str, filled: dict, *, runs: int, warmup: i
     return {"arms": arms, "runs_per_arm": runs, "warmup_rounds": warmup, "reply_tokens": tokens,
             "measuring_seconds": round(elapsed, 1), "ttft_ms": summaries,
             "file_search_added_ms": added, "model_tool_round_ms": tool_round,
+            "event_phases_ms": {arm: _phases(m) for arm, m in events.items() if m},
             "errors": {arm: e[:5] for arm, e in errors.items() if e}, "checks": checks, "raw_ttft_ms": times}
 
 
@@ -151,7 +181,9 @@ def run(*, sizes: str, runs: int, warmup: int, tokens: int, queries: int, direct
         database = stack.new_database(postgres=False, name="run_ttft")
         # A thread's first run asks the model for a title after it completes: off, so no title
         # request of the previous run overlaps the next run's timing.
-        env = stack.entities_env(database, redis=False, ENTITIES_AUTO_TITLE="0")
+        # Plain Entities settings, whatever the harness's defaults add (the floor URLs of S4).
+        env = stack.entities_env(database, redis=False, ENTITIES_AUTO_TITLE="0",
+                                 DJANGO_SETTINGS_MODULE="entities_project.settings", ENTITIES_BENCH_FLOOR="0")
         stack.tenants["uvicorn"] = Tenant("uvicorn", database, env, stack.prepare(database, env))
         t0 = time.perf_counter()
         out = run_checked([PYTHON, "-m", "bench.retrieval.fill", "--owner", BENCH_USER, "--sizes", sizes,
