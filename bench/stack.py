@@ -123,6 +123,7 @@ class Stack:
     databases: list[Database] = field(default_factory=list)
     tenants: dict[str, Tenant] = field(default_factory=dict)
     commands: dict[str, list[str]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # peer target → why it did not run
 
     @property
     def api_key(self) -> str:
@@ -232,17 +233,29 @@ class Stack:
         return self
 
     def start_peers(self) -> None:
-        """The LiteLLM proxy (target L), when bench/peers/install_litellm.sh installed it."""
+        """The peers: the LiteLLM proxy (target L), when bench/peers/install_litellm.sh installed it; OGX (O)."""
         import os
 
         from bench.peers import litellm_peer
 
-        if not litellm_peer.installed():
+        if litellm_peer.installed():
+            port = free_port()
+            env = dict(os.environ, PYTHONUNBUFFERED="1", LITELLM_LOG="ERROR", LITELLM_TELEMETRY="False")
+            self.spawn("litellm", litellm_peer.argv_and_config(self.tmp, self.fake.url, port), env=env, port=port,
+                       ready_path=litellm_peer.READY_PATH, ready_timeout=litellm_peer.READY_TIMEOUT)
+        self.start_ogx()
+
+    def start_ogx(self) -> None:
+        """OGX (target O) when bench/peers/install_ogx.sh installed it; else why not, in ``skipped``."""
+        from bench.peers import ogx_peer
+
+        reason = ogx_peer.skip_reason()
+        if reason is not None:
+            self.skipped["O"] = reason
             return
         port = free_port()
-        env = dict(os.environ, PYTHONUNBUFFERED="1", LITELLM_LOG="ERROR", LITELLM_TELEMETRY="False")
-        self.spawn("litellm", litellm_peer.argv_and_config(self.tmp, self.fake.url, port), env=env, port=port,
-                   ready_path=litellm_peer.READY_PATH, ready_timeout=litellm_peer.READY_TIMEOUT)
+        self.spawn("ogx", ogx_peer.argv(port), env=ogx_peer.env(self.tmp, self.fake.url), port=port,
+                   ready_path=ogx_peer.READY_PATH, ready_timeout=ogx_peer.READY_TIMEOUT)
 
     def start_entities(self, server: str, name: str | None = None) -> Child:
         """An Entities process (``entities-<server>`` unless named) on the run's database."""

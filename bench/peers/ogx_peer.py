@@ -44,5 +44,8 @@ def env(tmp: Path, fake_url: str) -> dict:
     store.mkdir(parents=True, exist_ok=True)
     out = {k: v for k, v in os.environ.items() if k not in _TELEMETRY_ENV}
     out.update(PYTHONUNBUFFERED="1", HOME=str(store), FAKE_BASE_URL=f"{fake_url}/v1", OGX_STORE_DIR=str(store),
-               TIKTOKEN_CACHE_DIR=str(VENV / "tiktoken-cache"), OTEL_SDK_DISABLED="true")
+               TIKTOKEN_CACHE_DIR=str(VENV / "tiktoken-cache"), OTEL_SDK_DISABLED="true",
+               # Errors only, as Entities runs (no access log): OGX logs every request at INFO
+               # and a "Service tier is None" WARNING per response otherwise.
+               OGX_LOGGING="all=error")
     return out
