@@ -2,8 +2,8 @@
 
 (A) direct and (B) thin proxy: `POST /v1/chat/completions` with `stream: true`.
 (C) Entities: `POST /v1/threads/{id}/runs` with `stream: true` (raw SSE parsing), or the
-WebSocket `send` frame. (R) Entities' Responses API: `POST /v1/responses` with `stream: true`. TTFT is request written → first text delta; ITL the gaps between
-text deltas; the text is checked against what the fake server sent (no loss, no reorder).
+WebSocket `send` frame. (R) Entities' Responses API and (O) OGX's: `POST /v1/responses` with
+`stream: true`. TTFT is request written → first text delta; ITL the gaps between text deltas; the text is checked against what the fake server sent (no loss, no reorder).
 """
 
 from __future__ import annotations
@@ -147,7 +147,22 @@ _DELTA = b'"delta":"'
 _RESPONSE_ENDS = ("response.failed", "response.incomplete", "response.cancelled", "error")
 
 
+_RESPONSE_TYPE = b'"type":"response.'
+
+
+def _event_type(payload: bytes) -> str | None:
+    """The event's type from its payload, for servers that send no ``event:`` line (OGX). Nested
+    objects have types too ("message", "output_text"), but only the event's starts "response."."""
+    start = payload.find(_RESPONSE_TYPE)
+    if start >= 0:
+        start += 8
+        return payload[start:payload.find(b'"', start)].decode()
+    return "error" if b'"type":"error"' in payload else None
+
+
 def _on_responses_event(read: _Read, event: str | None, payload: bytes, t: float) -> None:
+    if not event:
+        event = _event_type(payload)
     if event == "response.output_text.delta":
         text = _text_after(payload, _DELTA)
         read.text(text if text is not None else _loads(payload)["delta"], t)

@@ -2,7 +2,8 @@
 
 Targets are measured side by side and interleaved in the same run: (A) the fake model
 server directly, (B) the thin proxy, (C) Entities — over SSE, over the WebSocket, and
-under the other ASGI server for the comparison.
+under the other ASGI server for the comparison — (R) Entities' Responses API, and the peers
+in bench/peers/ where installed: (L) the LiteLLM proxy, (O) OGX's Responses API.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from bench.api import EntitiesApi, ThreadSupply
 from bench.fakeoai import model_name
 from bench.httpclient import Connection
+from bench.peers import ogx_peer
 from bench.procs import Child
 from bench.stack import Stack
 from bench.streams import StreamResult, stream_chat, stream_responses, stream_run, stream_ws
@@ -118,7 +120,8 @@ class Target:
                 model = model.replace(",", ";")
             return await stream_chat(conn, model, tokens, timeout)
         if self.kind == "responses":
-            return await stream_responses(conn, "cloud/" + model, tokens, timeout)
+            prefix = ogx_peer.MODEL_PREFIX if self.key == "O" else "cloud/"
+            return await stream_responses(conn, prefix + model, tokens, timeout)
         tenant = ctx.tenant(self.server)
         thread_id = tenant.supply.take()[0]
         if self.kind == "run":
@@ -127,8 +130,11 @@ class Target:
         return await stream_ws(url, tenant.assistant_id, "cloud/" + model, tokens, timeout)
 
 
-def targets(ctx: Context, *, ws: bool = False, other_servers: bool = False) -> list[Target]:
+def targets(ctx: Context, *, ws: bool = False, responses: bool | None = None,
+            other_servers: bool = False) -> list[Target]:
+    """The targets a scenario measures; ``responses`` (default: as ``ws``) adds R and O."""
     stack = ctx.stack
+    responses = ws if responses is None else responses
     primary = stack.primary
 
     def auth(server: str) -> dict:
@@ -146,8 +152,12 @@ def targets(ctx: Context, *, ws: bool = False, other_servers: bool = False) -> l
     if ws:
         found.append(Target("C_ws", f"Entities under {primary}, WebSocket", "ws", stack.entities().port,
                             stack.entities(), primary, auth(primary)))
+    if responses:
         found.append(Target("R", f"Entities under {primary}, Responses API SSE", "responses",
                             stack.entities().port, stack.entities(), primary, auth(primary)))
+        if "ogx" in stack.children:  # bench/peers/install_ogx.sh; else stack.skipped["O"] says why
+            found.append(Target("O", "OGX (peer), Responses API SSE", "responses", stack.children["ogx"].port,
+                                stack.children["ogx"]))
     if other_servers:
         for server in stack.servers[1:]:
             child = stack.entities(server)
