@@ -1,6 +1,6 @@
 """S1 one stream at a time: TTFT, ITL and total time per target; S2 one stream's throughput.
 
-Rounds interleave the targets (A, B, C, C_ws, C_daphne, A, B, …) so drift on the machine
+Rounds interleave the targets (A, B, C, C_ws, R, O, C_daphne, A, B, …) so drift on the machine
 hits all of them alike; the headline p50 is the median of the round medians, p95/p99
 are over all samples pooled.
 """
@@ -24,6 +24,16 @@ async def _overhead(ctx: Context) -> dict[str, float]:
 def _mean_ms(before: dict, after: dict, metric: str) -> float | None:
     count = after[f"{metric}_count"] - before[f"{metric}_count"]
     return (after[f"{metric}_sum"] - before[f"{metric}_sum"]) / count * 1000.0 if count else None
+
+
+def _versus(mine: dict, peer: dict) -> dict:
+    """Entities' Responses stream (R) over the peer's (O): p50 ratios, below 1 when R is faster."""
+    return {
+        "ttft_p50": ratio(mine["ttft_ms"]["p50_rounds"], peer["ttft_ms"]["p50_rounds"]),
+        "total_p50": ratio(mine["total_ms"]["p50_rounds"], peer["total_ms"]["p50_rounds"]),
+        "added_ttft_p50": ratio(mine["added_ttft_ms"]["p50_rounds"], peer["added_ttft_ms"]["p50_rounds"]),
+        "added_total_p50": ratio(mine["added_total_ms"]["p50_rounds"], peer["added_total_ms"]["p50_rounds"]),
+    }
 
 
 async def _ensure_threads(ctx: Context, chosen, per_target: int) -> None:
@@ -98,6 +108,9 @@ async def run_latency(ctx: Context, log) -> dict:
         if key != "B":
             entry["added_ttft_vs_thin_proxy"] = ratio(entry["added_ttft_ms"]["p50_rounds"],
                                                       floor["added_ttft_ms"]["p50_rounds"])
+    if "O" in out["targets"] and "R" in out["targets"]:
+        out["R_vs_O"] = _versus(out["targets"]["R"], out["targets"]["O"])
+    out["skipped_targets"] = dict(ctx.stack.skipped)
     # The server's view of the same runs (C and C_ws; the other server keeps its own metrics):
     # the overhead histogram, and claim → first delta (what TTFT spends after the run is claimed).
     out["entities_overhead_metric_mean_ms"] = _mean_ms(overhead0, overhead1, "entities_overhead_seconds")
@@ -110,7 +123,7 @@ async def run_throughput(ctx: Context, log) -> dict:
     """S2: one stream of many tokens as fast as the fake sends them; tokens/s and CPU per token."""
     plan = ctx.plan
     params = {"ttft_ms": 0, "itl_ms": 0, "tokens": plan.throughput_tokens, "chunk_tokens": 1}
-    chosen = targets(ctx, other_servers=True)
+    chosen = targets(ctx, responses=True, other_servers=True)
     await _ensure_threads(ctx, chosen, plan.throughput_iterations + 1)
     connections = {t.key: t.connection() for t in chosen}
     rows = {t.key: {"rate": [], "cpu_s": 0.0, "tokens": 0, "results": []} for t in chosen}
@@ -145,5 +158,11 @@ async def run_throughput(ctx: Context, log) -> dict:
     direct = out["targets"]["A"]["tokens_per_s"]["p50"]
     for entry in out["targets"].values():
         entry["rate_vs_direct"] = ratio(entry["tokens_per_s"]["p50"], direct)
+    if "O" in out["targets"] and "R" in out["targets"]:
+        mine, peer = out["targets"]["R"], out["targets"]["O"]
+        out["R_vs_O"] = {"server_cpu_us_per_token": ratio(mine["server_cpu_us_per_token"],
+                                                          peer["server_cpu_us_per_token"]),
+                         "tokens_per_s_p50": ratio(mine["tokens_per_s"]["p50"], peer["tokens_per_s"]["p50"])}
+    out["skipped_targets"] = dict(ctx.stack.skipped)
     log("  S2 throughput done")
     return out
