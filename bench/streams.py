@@ -152,12 +152,17 @@ _RESPONSE_TYPE = b'"type":"response.'
 
 def _event_type(payload: bytes) -> str | None:
     """The event's type from its payload, for servers that send no ``event:`` line (OGX). Nested
-    objects have types too ("message", "output_text"), but only the event's starts "response."."""
+    objects have types too ("message", "output_text"), but only the event's starts "response.";
+    text inside a delta has its quotes escaped, so it cannot match."""
     start = payload.find(_RESPONSE_TYPE)
     if start >= 0:
         start += 8
         return payload[start:payload.find(b'"', start)].decode()
-    return "error" if b'"type":"error"' in payload else None
+    try:  # an error event, or JSON written with spaces: the full parser
+        data = _loads(payload)
+    except ValueError:
+        return None
+    return data.get("type") if isinstance(data, dict) else None
 
 
 def _on_responses_event(read: _Read, event: str | None, payload: bytes, t: float) -> None:
