@@ -71,6 +71,7 @@ def markdown(results: dict) -> str:
                 f"{_f(ai.get('p50'), 2)} | {_f(ai.get('p99'), 2)} | {_f(t['total_ms']['p50_rounds'], 1)} |")
         lines.append("")
         lines.append("All times in ms.")
+        lines += _peer_lines(single, ("ttft_p50", "added_ttft_p50", "total_p50", "added_total_p50"))
 
     thr = s.get("throughput")
     if thr and "targets" in thr:
@@ -79,6 +80,7 @@ def markdown(results: dict) -> str:
         for key, t in thr["targets"].items():
             lines.append(f"| {key}: {t['label']} | {t['ok']}/{t['runs']} | {_f(t['tokens_per_s']['p50'], 0)} | "
                          f"{_f(t['rate_vs_direct'], 2)} | {_f(t['server_cpu_us_per_token'], 1)} |")
+        lines += _peer_lines(thr, ("server_cpu_us_per_token", "tokens_per_s_p50"))
 
     ladder = s.get("ladder")
     if ladder and "steps" in ladder:
@@ -226,3 +228,16 @@ def server_comparison(results: dict) -> list[str]:
             out.append(f"idle WebSocket: {server} {_f(r['kib_per_socket'])} KiB vs {primary} "
                        f"{_f(_get(s, 'ws', primary, 'kib_per_socket'))} KiB")
     return out
+
+
+def _peer_lines(scenario: dict, keys: tuple[str, ...]) -> list[str]:
+    """R ÷ O (Entities' Responses stream over OGX's) and the peers that did not run, and why."""
+    lines = []
+    versus = scenario.get("R_vs_O")
+    if versus:
+        figures = ", ".join(f"{key} {_f(versus.get(key), 2)}" for key in keys)
+        lines += ["", f"R ÷ O (Entities' Responses stream over OGX's; for times and CPU below 1 is better, "
+                      f"for tokens/s above 1): {figures}."]
+    for key, reason in (scenario.get("skipped_targets") or {}).items():
+        lines += ["", f"Target {key} skipped: {reason}."]
+    return lines
