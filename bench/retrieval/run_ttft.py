@@ -177,7 +177,7 @@ def run(*, sizes: str, runs: int, warmup: int, tokens: int, queries: int, direct
     try:
         fake_port = free_port()
         stack.spawn("fakeoai", [PYTHON, "-m", "bench.retrieval.toolmodel", "--port", str(fake_port),
-                                "--tokens", str(tokens)], port=fake_port, ready_path="/hello")
+                                "--tokens", str(tokens)], port=fake_port, ready_path="/stats")
         database = stack.new_database(postgres=False, name="run_ttft")
         # A thread's first run asks the model for a title after it completes: off, so no title
         # request of the previous run overlaps the next run's timing.

@@ -9,7 +9,7 @@ tool at all (it answers straight away). A turn after a tool result streams the t
 ``w0 w1 …`` (``bench.fakeoai.expected_text``) so the client can check the reply. The tool
 call arrives as one chunk, the answer as one chunk per token: both turns cost the same
 whatever the tool, so what a run's first token waits for beyond the control is the tool.
-`GET /hello` answers for readiness, `GET /stats` counts the turns of each kind.
+`GET /stats` counts the turns of each kind (and answers for readiness).
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 
-from bench.fakeoai import CREATED, token_text
+from bench.fakeoai import _JSON_HEADERS, _SSE_HEADERS, CREATED, _body, _respond, token_text
 
 DEFAULT_TOKENS = 8
 STATS = {"requests": 0, "tool_turns": 0, "answer_turns": 0, "no_tool_turns": 0}
 TOOL_ARGUMENTS = {"get_flight_times": {"departure": "JFK", "arrival": "LAX"}}
-_SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
-_JSON_HEADERS = [(b"content-type", b"application/json")]
 
 
 def _chunk(delta: dict, finish: str | None = None) -> bytes:
@@ -77,35 +75,11 @@ def turn(body: dict, tokens: int) -> list[bytes]:
     return parts + [_chunk({}, "stop"), _tail(prompt_tokens, tokens)]
 
 
-async def _body(receive) -> bytes:
-    parts = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return b""
-        parts.append(message.get("body", b""))
-        if not message.get("more_body"):
-            return b"".join(parts)
-
-
-async def _respond(send, status: int, body: bytes, headers=_JSON_HEADERS) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
 def make_app(tokens: int):
     """The ASGI app, answering ``tokens`` tokens after a tool round."""
 
     async def app(scope, receive, send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        if scope["type"] != "http":
+        if scope["type"] != "http":  # served with lifespan off
             return
         STATS["requests"] += 1
         method, path = scope["method"], scope["path"]
@@ -123,11 +97,6 @@ def make_app(tokens: int):
             await send({"type": "http.response.start", "status": 200, "headers": _SSE_HEADERS})
             for i, part in enumerate(parts):
                 await send({"type": "http.response.body", "body": part, "more_body": i < len(parts) - 1})
-        elif method == "GET" and path.endswith("/models"):
-            data = [{"id": "toolbench", "object": "model", "created": CREATED, "owned_by": "bench"}]
-            await _respond(send, 200, json.dumps({"object": "list", "data": data}).encode())
-        elif method == "GET" and path == "/hello":
-            await _respond(send, 200, b"hello", [(b"content-type", b"text/plain")])
         elif method == "GET" and path == "/stats":
             await _respond(send, 200, json.dumps(STATS).encode())
         else:
@@ -145,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tokens", type=int, default=DEFAULT_TOKENS)
     args = parser.parse_args(argv)
     uvicorn.run(make_app(max(1, args.tokens)), host=args.host, port=args.port, loop="uvloop", http="httptools",
-                lifespan="on", log_level="warning", access_log=False)
+                lifespan="off", log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":
