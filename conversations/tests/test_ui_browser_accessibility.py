@@ -99,3 +99,29 @@ def test_the_saved_toast_covers_neither_backend_badge(open_page, person, layout)
                  or box["y"] + box["height"] <= other["y"] or other["y"] + other["height"] <= box["y"])
         assert apart, (box, other)
     shot(page, f"saved-toast-{layout}")
+
+
+OVERLAPS = """() => { const boxes = Array.from(document.querySelectorAll(".topbar button, .topbar select, .topbar a[href]"))
+    .filter((el) => el.getBoundingClientRect().width > 0 && getComputedStyle(el).visibility !== "hidden")
+    .map((el) => [el.getAttribute("aria-label") || el.id || el.className, el.getBoundingClientRect()]);
+  const hits = [];
+  for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+    const [a, r] = boxes[i], [b, q] = boxes[j];
+    if (r.left < q.right - 0.5 && q.left < r.right - 0.5 && r.top < q.bottom - 0.5 && q.top < r.bottom - 0.5) hits.push(a + " / " + b);
+  }
+  return { hits, overflow: boxes.filter(([, r]) => r.right > innerWidth + 0.5).map(([n]) => n) }; }"""
+
+
+def test_a_phone_starts_a_new_chat_from_the_top_bar_without_the_drawer(open_page, person):
+    page = open_conversation(open_page, person, **PHONE)
+    new_chat = page.locator("#new-chat-top")
+    expect(new_chat).to_be_visible()
+    expect(page.locator("#new-chat")).not_to_be_in_viewport()  # the drawer's own button is out of sight
+    layout = page.evaluate(OVERLAPS)
+    assert layout == {"hits": [], "overflow": []}, layout
+
+    new_chat.click()
+
+    expect(page.locator("#messages .message")).to_have_count(0)
+    expect(page.locator("#prompt")).to_be_focused()
+    expect(page.locator("#toggle-sidebar")).to_have_attribute("aria-expanded", "false")

@@ -17,7 +17,7 @@ import { Transcript } from "./transcript.js";
 const config = JSON.parse($("#entities-config").textContent);
 const api = createApi(config.apiBase);
 const els = Object.fromEntries(Object.entries({
-  app: "#app", threadList: "#thread-list", search: "#thread-search", newChat: "#new-chat",
+  app: "#app", threadList: "#thread-list", search: "#thread-search", newChat: "#new-chat", newChatTop: "#new-chat-top",
   toggleSidebar: "#toggle-sidebar", closeSidebar: "#close-sidebar", backdrop: "#backdrop",
   assistantSelect: "#assistant-select", editAssistant: "#edit-assistant", addAssistant: "#add-assistant",
   backend: "#backend", connection: "#connection", scroller: "#transcript", messages: "#messages",
@@ -293,6 +293,7 @@ function wire() {
   els.prompt.addEventListener("input", autosize);
   els.stop.addEventListener("click", stop);
   els.newChat.addEventListener("click", () => newChat());
+  els.newChatTop.addEventListener("click", () => newChat());  // phones: without opening the chat list
   els.toggleSidebar.addEventListener("click", () => layout.setSidebar(!layout.sidebarShown()));
   els.closeSidebar.addEventListener("click", () => layout.setSidebar(false));
   els.backdrop.addEventListener("click", () => layout.setSidebar(false));

@@ -32,6 +32,7 @@ const ICONS = {
   copy: "M9 9h10v10H9zM5 15V5h10",
   check: "M5 12.5l4.5 4.5L19 7.5",
   pencil: "M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4",
+  compose: "M11 4H5v15h15v-6M9 15h3l8-8-3-3-8 8v3z",
   trash: "M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",
   refresh: "M20 12a8 8 0 1 1-2.34-5.66M20 4v5h-5",
   search: "M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM20 20l-4-4",
