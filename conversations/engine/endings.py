@@ -22,6 +22,14 @@ RESTARTED_ERROR = ("The server was restarted before this run finished (it waited
                    "The text written so far was kept in the message; start a new run to continue.")
 
 
+class RunFailed(Exception):
+    """Ends the run ``failed`` with ``message`` as its ``last_error`` (``code`` one of OpenAI's)."""
+
+    def __init__(self, message: str, code: str = "server_error"):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
 class RunEndings:
     """The ending half of the executor."""
 

@@ -14,22 +14,18 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.utils import timezone
 
 from conversations.engine import store
 from conversations.engine.context import build_chat_request
 from conversations.engine.db import db
-from conversations.engine.endings import RunEndings
-from conversations.engine.events import REASONING_DELTA, message_text_delta, step_tool_call_delta
+from conversations.engine.endings import RunEndings, RunFailed
+from conversations.engine.events import REASONING_DELTA, message_text_delta
 from conversations.engine.reasoning import TurnReasoning
 from conversations.engine.stream import RunStream
-from conversations.engine.tools import classify_call, code_from_arguments, execute_action, hold_calls_over_limit
+from conversations.engine.tool_steps import RunToolSteps
 from conversations.models import Action, Message, Run
-from conversations.presenters import (
-    file_search_object, message_object, message_step_object, new_tool_step_object, run_object, tool_step_object,
-)
+from conversations.presenters import message_object, message_step_object, run_object, tool_step_object
 from kernel import metrics
-from kernel.ids import new_call_id, new_step_id
 from inference.events import ChatRequest, Finish, StreamError, TextDelta, ToolCallDelta, Usage
 from inference.events import ReasoningDelta
 from inference.factory import InferenceFactory
@@ -41,12 +37,6 @@ log = logging.getLogger(__name__)
 # that breaks its contract and neither sends nor errors.
 STALL_GRACE_SECONDS = 5.0
 RESCHEDULE_EVERY_SECONDS = 1.0
-
-
-class RunFailed(Exception):
-    def __init__(self, message: str, code: str = "server_error"):
-        super().__init__(message)
-        self.message, self.code = message, code
 
 
 @dataclass
@@ -64,7 +54,7 @@ class Turn:
     reasoning: TurnReasoning = field(default_factory=TurnReasoning)
 
 
-class RunExecutor(RunEndings):
+class RunExecutor(RunToolSteps, RunEndings):
     def __init__(self, run_id: str, stream: RunStream, *, owner: str, backend=None, run: Run | None = None,
                  request: ChatRequest | None = None):
         self.run_id = run_id
@@ -326,84 +316,6 @@ class RunExecutor(RunEndings):
         step = message_step_object(self.run, message)
         if step["status"] != "in_progress":
             self.emit(f"thread.run.step.{step['status']}", step)
-
-    async def _tool_delta(self, turn: Turn, event: ToolCallDelta) -> None:
-        if turn.message_open:
-            await self._close_message(turn)  # never interleave a message and a tool step
-        if turn.step_id is None:
-            turn.step_id = turn.reasoning.step_id() or new_step_id()
-            step = new_tool_step_object(self.run, turn.step_id, timezone.now())
-            self.emit("thread.run.step.created", step)
-            self.emit("thread.run.step.in_progress", step)
-        call = turn.calls.get(event.index)
-        if call is None:
-            call = turn.calls[event.index] = {"id": new_call_id(), "name": event.name or "", "fragments": [],
-                                               "announced": False}
-        elif event.name and not call["name"]:
-            call["name"] = event.name
-        if event.arguments:
-            call["fragments"].append(event.arguments)
-        if not call["name"]:
-            return
-        index = sorted(turn.calls).index(event.index)
-        if not call["announced"]:
-            call["announced"] = True
-            if call["name"] == "code_interpreter":
-                first = {"id": call["id"], "type": "code_interpreter", "code_interpreter": {"input": "", "outputs": []}}
-            elif call["name"] == "file_search" and classify_call("file_search", self.run.tools)[0] == "file_search":
-                first = {"id": call["id"], "type": "file_search", "file_search": {}}
-            else:
-                first = {"id": call["id"], "type": "function",
-                         "function": {"name": call["name"], "arguments": "".join(call["fragments"]), "output": None}}
-            self.emit("thread.run.step.delta", step_tool_call_delta(turn.step_id, index, first))
-        elif event.arguments and call["name"] not in ("code_interpreter", "file_search"):
-            self.emit("thread.run.step.delta", step_tool_call_delta(
-                turn.step_id, index, {"type": "function", "function": {"arguments": event.arguments}}))
-
-    # -- tools -----------------------------------------------------------------------
-    async def _tool_calls(self, turn: Turn) -> bool:
-        """Record and run the turn's tool calls. True when the run paused for the client."""
-        specs = []
-        for position, index in enumerate(sorted(turn.calls)):
-            call = turn.calls[index]
-            name = call["name"] or "unknown"
-            tool_type, client_side = classify_call(name, self.run.tools)
-            specs.append({"id": call["id"], "name": name, "arguments": "".join(call["fragments"]) or "{}",
-                          "tool_type": tool_type, "client_side": client_side, "position": position})
-        actions = await db(store.create_actions, self.run, turn.step_id, specs, reasoning=turn.reasoning.text)
-        server = [a for a in actions if not a.client_side]
-        if server:
-            tools_started = time.perf_counter()
-            await db(hold_calls_over_limit, self.run, server)
-            await asyncio.gather(*(execute_action(a, run_tools=self.run.tools, run=self.run) for a in server
-                                   if a.status == Action.Status.PENDING))
-            self.waited += time.perf_counter() - tools_started
-            await db(store.finish_actions, server)
-            for position, action in enumerate(actions):
-                if action.client_side:
-                    continue
-                if action.tool_type == Action.ToolType.CODE_INTERPRETER:
-                    outputs = [dict(o, index=i) for i, o in enumerate(action.outputs or [])]
-                    delta = {"type": "code_interpreter",
-                             "code_interpreter": {"input": code_from_arguments(action.arguments), "outputs": outputs}}
-                elif action.tool_type == Action.ToolType.FILE_SEARCH:
-                    delta = {"type": "file_search",
-                             "file_search": file_search_object(action, include_content=bool(self.run.include))}
-                else:
-                    delta = {"type": "function", "function": {"output": action.output}}
-                self.emit("thread.run.step.delta", step_tool_call_delta(turn.step_id, position, delta))
-        client = [a for a in actions if a.client_side]
-        if client:
-            paused = await db(store.require_action, self.run, client, self.usage, self.stream.last_seq + 1)
-            if paused is None:
-                raise RunFailed("The run changed state while waiting for tool outputs.")
-            self.run = paused
-            self._observe_end("requires_action")
-            self.emit_run("thread.run.requires_action")
-            return True
-        self.emit("thread.run.step.completed", tool_step_object(self.run, turn.step_id, actions,
-                                                                include_content=bool(self.run.include)))
-        return False
 
     # -- endings ---------------------------------------------------------------------
     def _add_usage(self, usage: tuple[int, int, int]) -> None:

@@ -24,10 +24,10 @@ from conversations.engine.events import (
     REASONING_DELTA, RunEvent, message_text_delta, reasoning_delta, step_tool_call_delta,
 )
 from conversations.engine.reasoning import reasoning_sibling
-from conversations.engine.tools import code_from_arguments
+from conversations.engine.tool_steps import tool_call_opening, tool_call_result
 from conversations.models import Action, Message, Run
 from conversations.presenters import (
-    file_search_object, message_object, message_step_object, new_tool_step_object, run_object, tool_step_object,
+    message_object, message_step_object, new_tool_step_object, run_object, tool_step_object,
 )
 from kernel.timestamps import unix
 
@@ -175,26 +175,12 @@ class _Builder:
         self.add("thread.run.step.created", opened)
         self.add("thread.run.step.in_progress", opened)
         for position, action in enumerate(actions):
-            if action.tool_type == Action.ToolType.CODE_INTERPRETER:
-                call = {"id": action.id, "type": "code_interpreter", "code_interpreter": {"input": "", "outputs": []}}
-            elif action.tool_type == Action.ToolType.FILE_SEARCH:
-                call = {"id": action.id, "type": "file_search", "file_search": {}}
-            else:
-                call = {"id": action.id, "type": "function",
-                        "function": {"name": action.function_name, "arguments": action.arguments, "output": None}}
+            call = tool_call_opening(action.id, action.tool_type, action.function_name, action.arguments)
             self.add("thread.run.step.delta", step_tool_call_delta(step_id, position, call), delta=True)
         for position, action in enumerate(actions):
             if action.client_side or action.status == Action.Status.PENDING or action.completed_at is None:
                 continue
-            if action.tool_type == Action.ToolType.CODE_INTERPRETER:
-                outputs = [dict(o, index=i) for i, o in enumerate(action.outputs or [])]
-                result = {"type": "code_interpreter",
-                          "code_interpreter": {"input": code_from_arguments(action.arguments), "outputs": outputs}}
-            elif action.tool_type == Action.ToolType.FILE_SEARCH:
-                result = {"type": "file_search",
-                          "file_search": file_search_object(action, include_content=bool(self.run.include))}
-            else:
-                result = {"type": "function", "function": {"output": action.output}}
+            result = tool_call_result(action, include_content=bool(self.run.include))
             self.add("thread.run.step.delta", step_tool_call_delta(step_id, position, result), delta=True)
         step = tool_step_object(self.run, step_id, actions, include_content=bool(self.run.include))
         if not paused and step["status"] == "completed":
